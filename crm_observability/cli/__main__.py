@@ -1,0 +1,5 @@
+import sys
+
+from crm_observability.cli import main
+
+sys.exit(main())
