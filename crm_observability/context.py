@@ -10,12 +10,12 @@ copy context by default; :func:`wrap`, :func:`run_in_executor` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, ParamSpec, TypeVar
 
@@ -81,11 +81,9 @@ def bind(**values: Any) -> list[tuple[contextvars.ContextVar[Any], contextvars.T
 def unbind(tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]]) -> None:
     """Undo a :func:`bind`, newest first."""
     for var, token in reversed(tokens):
-        try:
+        # A token made in another context (e.g. a copied one): leave that context alone.
+        with contextlib.suppress(ValueError):
             var.reset(token)
-        except ValueError:
-            # Token made in another context (e.g. a copied one): leave that context alone.
-            pass
 
 
 def clear_context() -> None:
@@ -101,7 +99,7 @@ class bind_context:  # noqa: N801 - reads as a function at call sites, like cont
     As a decorator it binds around every call, for sync and async functions.
     """
 
-    __slots__ = ("_values", "_tokens")
+    __slots__ = ("_tokens", "_values")
 
     def __init__(self, **values: Any) -> None:
         self._values = values
@@ -122,7 +120,7 @@ class bind_context:  # noqa: N801 - reads as a function at call sites, like cont
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
                 tokens = bind(**values)
                 try:
-                    return await func(*args, **kwargs)  # type: ignore[misc]
+                    return await func(*args, **kwargs)
                 finally:
                     unbind(tokens)
 
@@ -139,7 +137,7 @@ class bind_context:  # noqa: N801 - reads as a function at call sites, like cont
         return wrapper
 
 
-@contextmanager
+@contextlib.contextmanager
 def request_context(**values: Any) -> Iterator[None]:
     """Start from an empty context (per request) and bind ``values``; restores on exit."""
     ctx_tokens = [(var, var.set(None)) for var in KNOWN_VARS.values()]
@@ -149,16 +147,21 @@ def request_context(**values: Any) -> Iterator[None]:
         yield
     finally:
         unbind(tokens)
-        unbind(ctx_tokens)  # type: ignore[arg-type]
+        unbind(ctx_tokens)
 
 
 def wrap(func: Callable[P, R]) -> Callable[P, R]:
-    """``func`` bound to a copy of the caller's context, for threads and executors."""
+    """``func`` bound to a copy of the caller's context, for threads and executors.
+
+    Each call runs in its own copy of that snapshot, so the wrapped function may
+    be called again, or from several threads at once (``Context.run`` refuses
+    to enter one context twice), and one call's bindings do not leak into the next.
+    """
     ctx = contextvars.copy_context()
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        return ctx.run(func, *args, **kwargs)
+        return ctx.copy().run(func, *args, **kwargs)
 
     return run
 

@@ -1,0 +1,279 @@
+"""The one pure-ASGI middleware: request id, context, server span, metrics, access log.
+
+It wraps the whole Starlette stack (outside ``ServerErrorMiddleware``), so an
+unhandled exception is counted and traced as a 500, and it serves ``/metrics``
+and the health endpoints itself, before the app: those are not traced, not
+measured and not in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from random import getrandbits
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+
+from crm_observability import conventions as names
+from crm_observability.context import (
+    KNOWN_VARS,
+    extra_var,
+    request_id_var,
+    tenant_id_var,
+)
+from crm_observability.errors import report_failure
+from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
+
+if TYPE_CHECKING:
+    from crm_observability.instrument import Instrumentation
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Accept a caller's request id only when it is short and plain (it lands in logs and headers).
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_TRACE_HEADERS = (b"traceparent", b"baggage")
+
+# The Instrumentation serving the current request (for traced() and friends).
+current_instrumentation: contextvars.ContextVar[Instrumentation | None] = contextvars.ContextVar(
+    "crm_current_instrumentation", default=None
+)
+
+
+def route_template(scope: Scope, base_root_path: str) -> str:
+    """The matched route's template (with the mount prefix), or the unmatched bucket."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(path, str):
+        return names.UNMATCHED_ROUTE
+    # Mounted sub-apps: root_path grew by the mount prefix on the way in.
+    root_path: str = scope.get("root_path", "")
+    if len(root_path) > len(base_root_path) and root_path.startswith(base_root_path):
+        return root_path[len(base_root_path):] + path
+    return path
+
+
+def _path_excluded(path: str, exact: frozenset[str], prefixes: tuple[str, ...]) -> bool:
+    return path in exact or (bool(prefixes) and path.startswith(prefixes))
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware; one instance per instrumented app."""
+
+    __slots__ = (
+        "_access",
+        "_exact",
+        "_header",
+        "_header_bytes",
+        "_http",
+        "_own",
+        "_prefixes",
+        "_sample_bound",
+        "_started",
+        "_tracer",
+        "app",
+        "obs",
+    )
+
+    def __init__(self, app: ASGIApp, obs: Instrumentation) -> None:
+        self.app = app
+        self.obs = obs
+        settings = obs.settings
+        excluded = settings.excluded_paths
+        self._exact = frozenset(p for p in excluded if not p.endswith("*"))
+        self._prefixes = tuple(p[:-1] for p in excluded if p.endswith("*"))
+        self._header = settings.request_id_header.lower()
+        self._header_bytes = self._header.encode("latin-1")
+        self._tracer = obs.tracer
+        self._sample_bound = obs.tracing.sample_bound
+        self._http = obs.http_metrics
+        self._access = obs.access_log
+        # Paths this middleware answers itself.
+        self._own: dict[str, ASGIApp] = {}
+        if settings.metrics_enabled and obs.metrics_app is not None:
+            self._own[settings.metrics_path] = obs.metrics_app
+        self._started = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if not self._started:
+            # No lifespan (e.g. httpx ASGITransport): the first request means we are up.
+            self._started = True
+            self.obs.health.mark_started()
+        path: str = scope["path"]
+        own = self._own.get(path)
+        if own is not None:
+            await own(scope, receive, send)
+            return
+        if self.obs.health.handles(path):
+            await self.obs.health(scope, receive, send)
+            return
+        if _path_excluded(path, self._exact, self._prefixes):
+            await self.app(scope, receive, send)
+            return
+        await self._observe(scope, receive, send, path)
+
+    async def _observe(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        start = time.perf_counter()
+        method: str = scope["method"]
+        metric_method = method if method in names.STANDARD_METHODS else names.OTHER_METHOD
+        header = self._header_bytes
+        request_id: str | None = None
+        has_trace_headers = False
+        for key, value in scope["headers"]:
+            if key == header:
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID_RE.fullmatch(candidate):
+                    request_id = candidate
+            elif key in _TRACE_HEADERS:
+                has_trace_headers = True
+        tenant_id: str | None = None
+        parent_ctx = None
+        if has_trace_headers:
+            parent_ctx, tenant_id = self.obs.extract(scope["headers"])
+        span = self._start_span(method, path, scope, parent_ctx)
+        span_ctx = span.get_span_context()
+        sampled = span_ctx.trace_flags.sampled
+        if request_id is None:
+            # The trace id doubles as the request id: one id to search logs and traces by.
+            trace_id = span_ctx.trace_id
+            request_id = format(trace_id, "032x") if trace_id else uuid.uuid4().hex
+        if sampled:
+            span.set_attribute(names.ATTR_REQUEST_ID, request_id)
+            if tenant_id is not None:
+                span.set_attribute(names.ATTR_TENANT_ID, tenant_id)
+        rid_bytes = request_id.encode("latin-1")
+
+        # A fresh context per request: nothing leaks from the previous request on the connection.
+        tokens = [(var, var.set(None)) for var in KNOWN_VARS.values()]
+        tokens.append((extra_var, extra_var.set({})))  # type: ignore[arg-type]
+        tokens.append((request_id_var, request_id_var.set(request_id)))
+        if tenant_id is not None:
+            tokens.append((tenant_id_var, tenant_id_var.set(tenant_id)))
+        inst_token = current_instrumentation.set(self.obs)
+        otel_token = otel_context.attach(trace.set_span_in_context(span, parent_ctx))
+
+        http = self._http
+        http.request_started(metric_method)
+        state: list[Any] = [0, 0, False, None]  # status, bytes, finished, span end (ns)
+
+        async def send_wrapper(message: Message) -> None:
+            mtype = message["type"]
+            if mtype == "http.response.start":
+                state[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), (header, rid_bytes)]
+            elif mtype == "http.response.body":
+                body = message.get("body")
+                if body:
+                    state[1] += len(body)
+                if not message.get("more_body", False) and not state[2]:
+                    await send(message)
+                    # Latency ends when the last byte is handed over, not after background tasks.
+                    self._finish(scope, state, start, method, metric_method, path, span, sampled)
+                    return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            if not state[2]:
+                state[0] = 500
+                self._finish(scope, state, start, method, metric_method, path, span, sampled)
+            if sampled:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR)
+            raise
+        finally:
+            if not state[2]:
+                # The app returned without finishing the response (client gone, or no body sent).
+                self._finish(scope, state, start, method, metric_method, path, span, sampled)
+            # Ended here, not at the last byte, so an exception raised after the response
+            # (by ServerErrorMiddleware or a background task) is still recorded on it.
+            span.end(end_time=state[3])
+            http.request_finished(metric_method)
+            otel_context.detach(otel_token)
+            current_instrumentation.reset(inst_token)
+            for var, token in reversed(tokens):
+                var.reset(token)
+
+    def _start_span(
+        self, method: str, path: str, scope: Scope, parent_ctx: otel_context.Context | None
+    ) -> trace.Span:
+        bound = self._sample_bound
+        trace_id = 0
+        if parent_ctx is None and bound is not None:
+            # Root span: decide here, as TraceIdRatioBased would (see tracing.sampling).
+            trace_id = getrandbits(128) or 1
+            if (trace_id & TRACE_ID_LIMIT) >= bound:
+                return NonRecordingSpan(SpanContext(trace_id, getrandbits(64) or 1, False))
+        token = preset_trace_id.set(trace_id) if trace_id else None
+        try:
+            return self._tracer.start_span(
+                method, context=parent_ctx, kind=SpanKind.SERVER,
+                attributes={names.ATTR_HTTP_REQUEST_METHOD: method, names.ATTR_URL_PATH: path,
+                            names.ATTR_URL_SCHEME: scope.get("scheme", "http")},
+            )
+        finally:
+            if token is not None:
+                preset_trace_id.reset(token)
+
+    def _finish(
+        self, scope: Scope, state: list[Any], start: float, method: str, metric_method: str,
+        path: str, span: trace.Span, sampled: bool,
+    ) -> None:
+        state[2] = True
+        duration = time.perf_counter() - start
+        state[3] = time.time_ns()
+        status: int = state[0] or 500
+        route = route_template(scope, self.obs.base_root_path)
+        try:
+            trace_id = format(span.get_span_context().trace_id, "032x") if sampled else None
+            self._http.observe(metric_method, route, status, duration, trace_id)
+        except Exception as exc:
+            report_failure("metrics", exc)
+        try:
+            if sampled:
+                span.update_name(f"{method} {route}")
+                span.set_attribute(names.ATTR_HTTP_ROUTE, route)
+                span.set_attribute(names.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+        except Exception as exc:
+            report_failure("tracing", exc)
+        if self._access is not None:
+            self._access(method, route, status, duration, state[1], path=path)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        obs = self.obs
+
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                # Readiness turns 503 first, so load balancers drain before we stop.
+                obs.health.begin_shutdown()
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._started = True
+                obs.health.mark_started()
+            elif message["type"] == "lifespan.shutdown.complete":
+                obs.flush()
+            await send(message)
+
+        await self.app(scope, receive_wrapper, send_wrapper)

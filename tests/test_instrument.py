@@ -1,0 +1,248 @@
+"""instrument(app) end to end: real HTTP into a FastAPI app, parsed logs, exposition and spans."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import BackgroundTasks, FastAPI, HTTPException
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+from crm_observability import Settings, bind_context, conventions as names, get_context, instrument
+from crm_observability.instrument import Instrumentation
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "ctx": get_context()}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    @app.get("/missing")
+    async def missing() -> None:
+        raise HTTPException(status_code=404, detail="nope")
+
+    @app.get("/slow-background")
+    async def slow_background(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(asyncio.sleep, 0.3)
+        return {"ok": "yes"}
+
+    @app.get("/sync")
+    def sync_endpoint() -> dict[str, Any]:
+        with bind_context(operation="sync_op"):
+            return get_context()
+
+    sub = Starlette(routes=[Route("/leaf/{x}", lambda r: PlainTextResponse("leaf"))])
+    app.mount("/sub", sub)
+    return app
+
+
+class Harness:
+    def __init__(self, app: FastAPI, obs: Instrumentation, exporter: InMemorySpanExporter,
+                 logs: io.StringIO) -> None:
+        self.app, self.obs, self.exporter, self.logs = app, obs, exporter, logs
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                        base_url="http://testserver")
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return asyncio.run(self._get(path, **kw))
+
+    async def _get(self, path: str, **kw: Any) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app, raise_app_exceptions=False),
+                                     base_url="http://testserver") as client:
+            return await client.get(path, **kw)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
+
+    def samples(self, name: str) -> list[Any]:
+        self.obs.flush()
+        body = self.get(names.METRICS_PATH).text
+        out = []
+        for family in text_string_to_metric_families(body):
+            out.extend(s for s in family.samples if s.name == name)
+        return out
+
+    def spans(self) -> list[Any]:
+        self.obs.flush()
+        return list(self.exporter.get_finished_spans())
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    app = make_app()
+    exporter = InMemorySpanExporter()
+    logs = io.StringIO()
+    settings = Settings.for_profile("testing", service_name="items-service",
+                                    trace_sample_ratio=1.0, log_level="INFO")
+    obs = instrument(app, settings, exporter=exporter, log_stream=logs)
+    yield Harness(app, obs, exporter, logs)
+    obs.tracing.shutdown()
+
+
+def test_request_is_logged_measured_and_traced_once(harness: Harness) -> None:
+    resp = harness.get("/items/42")
+    assert resp.status_code == 200
+    rid = resp.headers["x-request-id"]
+    assert len(rid) == 32
+    assert resp.json()["ctx"]["request_id"] == rid
+
+    access = [r for r in harness.log_lines() if r["logger"] == names.ACCESS_LOGGER]
+    assert len(access) == 1
+    line = access[0]
+    assert line["service"] == "items-service"
+    assert line["environment"] == "testing"
+    assert line["request_id"] == rid
+    assert line[names.LOG_TRACE_ID] and len(line[names.LOG_TRACE_ID]) == 32
+
+    counts = harness.samples(names.HTTP_SERVER_DURATION + "_count")
+    mine = [s for s in counts if s.labels[names.LABEL_HTTP_ROUTE] == "/items/{item_id}"]
+    assert len(mine) == 1
+    assert mine[0].value == 1
+    assert mine[0].labels[names.LABEL_HTTP_METHOD] == "GET"
+    assert mine[0].labels[names.LABEL_HTTP_STATUS] == "200"
+    assert mine[0].labels[names.LABEL_SERVICE] == "items-service"
+    assert mine[0].labels[names.LABEL_APPLICATION] == names.DEFAULT_APPLICATION
+
+    spans = harness.spans()
+    server = [s for s in spans if s.kind == SpanKind.SERVER]
+    assert len(spans) == 1 and len(server) == 1
+    assert server[0].name == "GET /items/{item_id}"
+    assert server[0].attributes["http.route"] == "/items/{item_id}"
+    assert server[0].attributes["http.response.status_code"] == 200
+    assert format(server[0].context.trace_id, "032x") == line[names.LOG_TRACE_ID]
+
+
+def test_request_id_reused_when_valid_replaced_when_not(harness: Harness) -> None:
+    assert harness.get("/items/1", headers={"X-Request-ID": "abc-123"}).headers[
+        "x-request-id"] == "abc-123"
+    bad = harness.get("/items/1", headers={"X-Request-ID": "x" * 300})
+    assert bad.headers["x-request-id"] != "x" * 300 and len(bad.headers["x-request-id"]) == 32
+    evil = harness.get("/items/1", headers={"X-Request-ID": "a b\tc"})
+    assert evil.headers["x-request-id"] != "a b\tc"
+
+
+def test_unhandled_exception_counts_as_500_and_marks_span(harness: Harness) -> None:
+    resp = harness.get("/boom")
+    assert resp.status_code == 500
+    counts = harness.samples(names.HTTP_SERVER_DURATION + "_count")
+    assert any(s.labels[names.LABEL_HTTP_ROUTE] == "/boom"
+               and s.labels[names.LABEL_HTTP_STATUS] == "500" for s in counts)
+    span = [s for s in harness.spans() if s.name == "GET /boom"][0]
+    assert span.status.status_code == StatusCode.ERROR
+    assert any(e.name == "exception" for e in span.events)
+
+
+def test_unmatched_path_goes_into_one_bucket(harness: Harness) -> None:
+    for i in range(5):
+        assert harness.get(f"/no/such/{i}").status_code == 404
+    routes = {s.labels[names.LABEL_HTTP_ROUTE]
+              for s in harness.samples(names.HTTP_SERVER_DURATION + "_count")}
+    assert routes == {names.UNMATCHED_ROUTE}
+    # a 404 raised by a matched route keeps its template
+    harness.get("/missing")
+    routes = {s.labels[names.LABEL_HTTP_ROUTE]
+              for s in harness.samples(names.HTTP_SERVER_DURATION + "_count")}
+    assert "/missing" in routes
+
+
+def test_mounted_sub_app_route_template(harness: Harness) -> None:
+    assert harness.get("/sub/leaf/123").text == "leaf"
+    routes = {s.labels[names.LABEL_HTTP_ROUTE]
+              for s in harness.samples(names.HTTP_SERVER_DURATION + "_count")}
+    assert "/sub/leaf/{x}" in routes
+
+
+def test_health_and_metrics_are_not_traced_or_measured(harness: Harness) -> None:
+    assert harness.get(names.LIVENESS_PATH).status_code == 200
+    assert harness.get(names.READYZ_PATH).status_code == 200
+    harness.get(names.METRICS_PATH)
+    assert harness.spans() == []
+    assert harness.samples(names.HTTP_SERVER_DURATION + "_count") == []
+    assert names.HEALTH_PATH not in harness.app.openapi()["paths"]
+
+
+def test_latency_ends_before_background_tasks(harness: Harness) -> None:
+    harness.get("/slow-background")
+    sums = [s for s in harness.samples(names.HTTP_SERVER_DURATION + "_sum")
+            if s.labels[names.LABEL_HTTP_ROUTE] == "/slow-background"]
+    assert sums and sums[0].value < 0.25
+
+
+def test_traceparent_and_tenant_baggage_propagate_in(harness: Harness) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    resp = harness.get("/items/7", headers={
+        "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+        "baggage": "tenant_id=acme",
+    })
+    assert resp.json()["ctx"]["tenant_id"] == "acme"
+    span = harness.spans()[0]
+    assert format(span.context.trace_id, "032x") == trace_id
+    assert format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
+
+
+def test_malformed_trace_headers_are_ignored(harness: Harness) -> None:
+    resp = harness.get("/items/7", headers={"traceparent": "garbage", "baggage": "%%%;;==\x01"})
+    assert resp.status_code == 200
+    assert "tenant_id" not in resp.json()["ctx"]
+
+
+def test_sync_endpoint_context_survives_threadpool(harness: Harness) -> None:
+    body = harness.get("/sync").json()
+    assert body["operation"] == "sync_op" and "request_id" in body
+
+
+def test_instrument_is_idempotent_and_refuses_started_app(harness: Harness) -> None:
+    assert instrument(harness.app) is harness.obs
+    app = FastAPI()
+    asyncio.run(httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                  base_url="http://t").get("/"))
+    with pytest.raises(RuntimeError, match="before the application starts"):
+        instrument(app, Settings.for_profile("testing"))
+
+
+def test_two_apps_have_independent_registries() -> None:
+    a, b = FastAPI(), FastAPI()
+    obs_a = instrument(a, Settings.for_profile("testing", service_name="a"),
+                       exporter=InMemorySpanExporter(), log_stream=io.StringIO())
+    obs_b = instrument(b, Settings.for_profile("testing", service_name="b"),
+                       exporter=InMemorySpanExporter(), log_stream=io.StringIO())
+    assert obs_a.registry is not obs_b.registry
+
+
+def test_metrics_pass_promtool_check(harness: Harness) -> None:
+    for path in ("/items/1", "/boom", "/nothing"):
+        harness.get(path)
+    body = harness.get(names.METRICS_PATH).content
+    assert shutil.which("promtool"), "promtool missing: scripts/test installs Debian 'prometheus'"
+    proc = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+
+
+def test_exemplars_only_with_openmetrics(harness: Harness) -> None:
+    harness.get("/items/3")
+    plain = harness.get(names.METRICS_PATH).text
+    assert "trace_id" not in plain
+    om = harness.get(names.METRICS_PATH,
+                     headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert om.headers["content-type"].startswith("application/openmetrics-text")
+    span = harness.spans()[0]
+    assert f'trace_id="{format(span.context.trace_id, "032x")}"' in om.text
