@@ -1,0 +1,91 @@
+"""HTTP server metrics (OpenTelemetry HTTP semantic conventions as Prometheus names).
+
+The hot path of every request: children are cached per (method, route, status)
+so an observation is one dict lookup plus the prometheus_client update.  The
+cache goes through the family's series cap, so it is bounded too.
+
+Exemplars: prometheus_client validates and stores one per call, which costs
+more than the observation itself, while a scrape only sees the latest one per
+bucket.  So each bucket of each series takes at most one exemplar per
+``EXEMPLAR_INTERVAL_S``; the others are observed without one.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from time import monotonic
+
+from crm_observability import conventions as names
+from crm_observability.metrics.guard import (
+    BoundGauge,
+    BoundHistogram,
+    GaugeFamily,
+    HistogramFamily,
+)
+
+EXEMPLAR_INTERVAL_S = 1.0
+_NEVER = float("-inf")
+
+
+def normalize_method(method: str) -> str:
+    """The method itself when standard (case-sensitive, as OTel says), else ``_OTHER``."""
+    return method if method in names.STANDARD_METHODS else names.OTHER_METHOD
+
+
+class HttpServerMetrics:
+    """``http_server_request_duration_seconds`` and ``http_server_active_requests``."""
+
+    __slots__ = ("_active", "_bounds", "_children", "_duration", "_max_cached")
+
+    def __init__(self, duration: HistogramFamily, active: GaugeFamily) -> None:
+        self._duration = duration
+        self._bounds = duration.buckets
+        # (method, route, status) -> (child, last exemplar time per bucket)
+        self._children: dict[tuple[str, str, int], tuple[BoundHistogram, list[float]]] = {}
+        # Past this many the cache stops growing; the family's cap still applies.
+        self._max_cached = 4 * duration.limit
+        methods = (*sorted(names.STANDARD_METHODS), names.OTHER_METHOD)
+        # The method label is bounded by normalisation: never fold a method away.
+        active.limit = max(active.limit, len(methods))
+        self._active: dict[str, BoundGauge] = {m: active.labels(m) for m in methods}
+
+    def request_started(self, method: str) -> None:
+        """One more request in flight."""
+        gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
+        gauge.inc()
+
+    def request_finished(self, method: str) -> None:
+        """One request fewer in flight."""
+        gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
+        gauge.dec()
+
+    def observe(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        duration_s: float,
+        trace_id: str | None = None,
+    ) -> None:
+        """Record one finished request; ``trace_id`` becomes the exemplar (OpenMetrics only)."""
+        key = (method, route, status)
+        entry = self._children.get(key)
+        if entry is None:
+            child = self._duration.labels(
+                normalize_method(method), route or names.UNMATCHED_ROUTE, status
+            )
+            entry = (child, [_NEVER] * (len(self._bounds) + 1))
+            if len(self._children) < self._max_cached:
+                self._children[key] = entry
+        child, last = entry
+        if trace_id:
+            try:
+                bucket = bisect_left(self._bounds, duration_s)
+            except TypeError:  # not a number: let observe() report it
+                bucket = 0
+            now = monotonic()
+            if now - last[bucket] >= EXEMPLAR_INTERVAL_S:
+                last[bucket] = now
+                child.observe(duration_s, {names.EXEMPLAR_TRACE_ID: trace_id})
+                return
+        child.observe(duration_s)
