@@ -28,6 +28,7 @@ from crm_observability.context import (
     tenant_id_var,
 )
 from crm_observability.errors import report_failure
+from crm_observability.tracing.current import request_tracer
 from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 
 if TYPE_CHECKING:
@@ -166,6 +167,7 @@ class ObservabilityMiddleware:
         if tenant_id is not None:
             tokens.append((tenant_id_var, tenant_id_var.set(tenant_id)))
         inst_token = current_instrumentation.set(self.obs)
+        tracer_token = request_tracer.set(self._tracer)
         otel_token = otel_context.attach(trace.set_span_in_context(span, parent_ctx))
 
         http = self._http
@@ -208,6 +210,7 @@ class ObservabilityMiddleware:
             http.request_finished(metric_method)
             otel_context.detach(otel_token)
             current_instrumentation.reset(inst_token)
+            request_tracer.reset(tracer_token)
             for var, token in reversed(tokens):
                 var.reset(token)
 

@@ -40,7 +40,7 @@ def report_failure(component: str, exc: BaseException | str, *, count: int = 1) 
                 f"further warnings suppressed for {WARN_INTERVAL_S:.0f}s): {detail}\n"
             )
             sys.stderr.flush()
-    except Exception:  # noqa: S110 - stderr itself may be gone; nothing left to tell
+    except Exception:  # stderr itself may be gone; nothing left to tell
         pass
 
 

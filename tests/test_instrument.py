@@ -18,9 +18,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
-from crm_observability import Settings, bind_context, conventions as names, get_context, instrument
+from crm_observability import Settings, bind_context, get_context, instrument
+from crm_observability import conventions as names
 from crm_observability.instrument import Instrumentation
 
 
@@ -65,8 +66,8 @@ class Harness:
         return asyncio.run(self._get(path, **kw))
 
     async def _get(self, path: str, **kw: Any) -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app, raise_app_exceptions=False),
-                                     base_url="http://testserver") as client:
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.get(path, **kw)
 
     def log_lines(self) -> list[dict[str, Any]]:
@@ -145,7 +146,7 @@ def test_unhandled_exception_counts_as_500_and_marks_span(harness: Harness) -> N
     counts = harness.samples(names.HTTP_SERVER_DURATION + "_count")
     assert any(s.labels[names.LABEL_HTTP_ROUTE] == "/boom"
                and s.labels[names.LABEL_HTTP_STATUS] == "500" for s in counts)
-    span = [s for s in harness.spans() if s.name == "GET /boom"][0]
+    span = next(s for s in harness.spans() if s.name == "GET /boom")
     assert span.status.status_code == StatusCode.ERROR
     assert any(e.name == "exception" for e in span.events)
 
@@ -246,3 +247,36 @@ def test_exemplars_only_with_openmetrics(harness: Harness) -> None:
     assert om.headers["content-type"].startswith("application/openmetrics-text")
     span = harness.spans()[0]
     assert f'trace_id="{format(span.context.trace_id, "032x")}"' in om.text
+
+
+def test_traced_spans_go_to_the_serving_apps_pipeline() -> None:
+    from crm_observability import traced
+
+    @traced("inner-work")
+    async def work() -> int:
+        return 1
+
+    exporters, apps = {}, {}
+    for name in ("first-service", "second-service"):
+        app = FastAPI()
+
+        @app.get("/w")
+        async def endpoint() -> dict[str, int]:
+            return {"v": await work()}
+
+        exporters[name] = InMemorySpanExporter()
+        instrument(app, Settings.for_profile("testing", service_name=name, trace_sample_ratio=1.0),
+                   exporter=exporters[name], log_stream=io.StringIO())
+        apps[name] = app
+
+    async def call(app: FastAPI) -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            assert (await client.get("/w")).status_code == 200
+
+    for name, app in apps.items():
+        asyncio.run(call(app))
+        app.state.observability.flush()
+        spans = exporters[name].get_finished_spans()
+        assert sorted(s.name for s in spans) == ["GET /w", "inner-work"]
+        assert {s.resource.attributes["service.name"] for s in spans} == {name}

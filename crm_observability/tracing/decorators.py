@@ -14,6 +14,7 @@ from opentelemetry.trace import Status, StatusCode
 from crm_observability import __version__
 from crm_observability import conventions as names
 from crm_observability.errors import report_failure
+from crm_observability.tracing.current import request_tracer
 
 __all__ = ["clean_attributes", "set_span_attributes", "traced"]
 
@@ -82,7 +83,8 @@ def traced(
 
         def start() -> tuple[trace.Span, object] | None:
             try:
-                span = tracer.start_span(span_name, attributes=static)
+                active = request_tracer.get() or tracer
+                span = active.start_span(span_name, attributes=static)
                 return span, otel_context.attach(trace.set_span_in_context(span))
             except Exception as exc:
                 report_failure("tracing", exc)
