@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from crm_observability import conventions as names
 from crm_observability.generators.deploy import k8s_monitoring as monitoring
 from crm_observability.generators.deploy import k8s_platform as platform
 from crm_observability.generators.deploy.analysis import http_buckets
@@ -19,7 +20,7 @@ from crm_observability.generators.deploy.workloads import all_app_resources
 from crm_observability.generators.render import header_lines, render_yaml
 from crm_observability.slo.model import SLOSpec
 
-K8S_DIR = "deploy/k8s"
+K8S_DIR = f"{names.DEPLOY_DIR}/k8s"
 ADAPTER_VALUES = f"{K8S_DIR}/prometheus-adapter.values.yaml"
 _HEADER = "source: crm_observability/generators/deploy (crm-obs generate)"
 
