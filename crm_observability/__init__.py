@@ -17,7 +17,7 @@ _EXPORTS: dict[str, str] = {
     "Health": "crm_observability.health",
     "HealthIndicator": "crm_observability.health",
     "HealthRegistry": "crm_observability.health",
-    "Instrumentation": "crm_observability.instrument",
+    "Instrumentation": "crm_observability.instrumentation",
     "MetricsRegistry": "crm_observability.metrics",
     "Settings": "crm_observability.settings",
     "SettingsError": "crm_observability.settings",
@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "get_context": "crm_observability.context",
     "get_logger": "crm_observability.logging",
     "histogram": "crm_observability.metrics",
-    "instrument": "crm_observability.instrument",
+    "instrument": "crm_observability.instrumentation",
     "run_in_executor": "crm_observability.context",
     "timed": "crm_observability.metrics",
     "traced": "crm_observability.tracing",
@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         run_in_executor,
     )
     from crm_observability.health import Health, HealthIndicator, HealthRegistry, Status
-    from crm_observability.instrument import Instrumentation, instrument
+    from crm_observability.instrumentation import Instrumentation, instrument
     from crm_observability.logging import configure_logging, get_logger
     from crm_observability.metrics import MetricsRegistry, counter, gauge, histogram, timed
     from crm_observability.settings import Settings, SettingsError

@@ -25,6 +25,7 @@ from crm_observability.context import (
     KNOWN_VARS,
     extra_var,
     request_id_var,
+    serving_app_var,
     tenant_id_var,
 )
 from crm_observability.errors import report_failure
@@ -32,7 +33,7 @@ from crm_observability.tracing.current import request_tracer
 from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 
 if TYPE_CHECKING:
-    from crm_observability.instrument import Instrumentation
+    from crm_observability.instrumentation import Instrumentation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -54,6 +55,15 @@ def route_template(scope: Scope, base_root_path: str) -> str:
     """The matched route's template (with the mount prefix), or the unmatched bucket."""
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    fastapi_scope = scope.get("fastapi")
+    if fastapi_scope:
+        # FastAPI >= 0.16x includes routers lazily: scope["route"] is the router's own route
+        # (no include prefix); the effective route context has the full template.
+        ctx = fastapi_scope.get("effective_route_context")
+        full = getattr(getattr(ctx, "starlette_route", None), "path_format", None) or getattr(
+            ctx, "path_format", None)
+        if isinstance(full, str) and full:
+            path = full
     if not isinstance(path, str):
         return names.UNMATCHED_ROUTE
     # Mounted sub-apps: root_path grew by the mount prefix on the way in.
@@ -79,6 +89,7 @@ class ObservabilityMiddleware:
         "_own",
         "_prefixes",
         "_sample_bound",
+        "_serving",
         "_started",
         "_tracer",
         "app",
@@ -96,6 +107,7 @@ class ObservabilityMiddleware:
         self._header_bytes = self._header.encode("latin-1")
         self._tracer = obs.tracer
         self._sample_bound = obs.tracing.sample_bound
+        self._serving = (settings.service_name, settings.environment)
         self._http = obs.http_metrics
         self._access = obs.access_log
         # Paths this middleware answers itself.
@@ -167,6 +179,7 @@ class ObservabilityMiddleware:
         if tenant_id is not None:
             tokens.append((tenant_id_var, tenant_id_var.set(tenant_id)))
         inst_token = current_instrumentation.set(self.obs)
+        app_token = serving_app_var.set(self._serving)
         tracer_token = request_tracer.set(self._tracer)
         otel_token = otel_context.attach(trace.set_span_in_context(span, parent_ctx))
 
@@ -210,6 +223,7 @@ class ObservabilityMiddleware:
             http.request_finished(metric_method)
             otel_context.detach(otel_token)
             current_instrumentation.reset(inst_token)
+            serving_app_var.reset(app_token)
             request_tracer.reset(tracer_token)
             for var, token in reversed(tokens):
                 var.reset(token)

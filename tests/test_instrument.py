@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import BackgroundTasks, FastAPI, HTTPException
+from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,9 +20,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from crm_observability import Settings, bind_context, get_context, instrument
+from crm_observability import Settings, bind_context, get_context, get_logger, instrument
 from crm_observability import conventions as names
-from crm_observability.instrument import Instrumentation
+from crm_observability.instrumentation import Instrumentation
 
 
 def make_app() -> FastAPI:
@@ -49,6 +49,23 @@ def make_app() -> FastAPI:
     def sync_endpoint() -> dict[str, Any]:
         with bind_context(operation="sync_op"):
             return get_context()
+
+    router = APIRouter()
+
+    @router.get("/things/{thing_id}")
+    async def get_thing(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    app.include_router(router, prefix="/api/v1")
+    nested = APIRouter(prefix="/inner")
+
+    @nested.get("/x/{y}")
+    async def get_y(y: int) -> dict[str, int]:
+        return {"y": y}
+
+    outer = APIRouter(prefix="/outer")
+    outer.include_router(nested)
+    app.include_router(outer)
 
     sub = Starlette(routes=[Route("/leaf/{x}", lambda r: PlainTextResponse("leaf"))])
     app.mount("/sub", sub)
@@ -173,6 +190,16 @@ def test_mounted_sub_app_route_template(harness: Harness) -> None:
     assert "/sub/leaf/{x}" in routes
 
 
+def test_included_router_prefixes_are_part_of_the_template(harness: Harness) -> None:
+    assert harness.get("/api/v1/things/5").json() == {"id": 5}
+    assert harness.get("/outer/inner/x/6").status_code == 200
+    routes = {s.labels[names.LABEL_HTTP_ROUTE]
+              for s in harness.samples(names.HTTP_SERVER_DURATION + "_count")}
+    assert {"/api/v1/things/{thing_id}", "/outer/inner/x/{y}"} <= routes
+    names_ = {s.name for s in harness.spans() if s.kind == SpanKind.SERVER}
+    assert "GET /api/v1/things/{thing_id}" in names_
+
+
 def test_health_and_metrics_are_not_traced_or_measured(harness: Harness) -> None:
     assert harness.get(names.LIVENESS_PATH).status_code == 200
     assert harness.get(names.READYZ_PATH).status_code == 200
@@ -249,6 +276,33 @@ def test_exemplars_only_with_openmetrics(harness: Harness) -> None:
     assert om.headers["content-type"].startswith("application/openmetrics-text")
     span = next(s for s in harness.spans() if s.kind == SpanKind.SERVER)
     assert f'trace_id="{format(span.context.trace_id, "032x")}"' in om.text
+
+
+def test_log_lines_name_the_serving_app_when_apps_share_a_process() -> None:
+    stream = io.StringIO()
+    apps = []
+    for name in ("alpha-service", "beta-service"):
+        app = FastAPI()
+
+        @app.get("/hello")
+        async def hello() -> dict[str, str]:
+            get_logger("app").info("inside the handler")
+            return {}
+
+        instrument(app, Settings.for_profile("testing", service_name=name),
+                   exporter=InMemorySpanExporter(), log_stream=stream)
+        apps.append(app)
+
+    async def call(app: FastAPI) -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            await client.get("/hello")
+
+    for app in apps:
+        asyncio.run(call(app))
+    lines = [json.loads(x) for x in stream.getvalue().splitlines() if x.startswith("{")]
+    handler_lines = [x["service"] for x in lines if x["message"] == "inside the handler"]
+    assert handler_lines == ["alpha-service", "beta-service"]
 
 
 def test_traced_spans_go_to_the_serving_apps_pipeline() -> None:

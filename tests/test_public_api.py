@@ -44,3 +44,12 @@ def test_import_is_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_from_imports_give_the_objects_not_submodules() -> None:
+    code = (
+        "from crm_observability import Instrumentation, Settings, instrument, traced; "
+        "import inspect; print(inspect.isfunction(instrument), inspect.isclass(Instrumentation))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True True"

@@ -18,7 +18,8 @@ from crm_observability import Settings, SettingsError
 )
 def test_profiles_follow_the_design_document(env: str, level: str, ratio: float, fmt: str) -> None:
     s = Settings.for_profile(env)
-    assert (s.environment, s.log_level, s.trace_sample_ratio, s.log_format) == (env, level, ratio, fmt)
+    got = (s.environment, s.log_level, s.trace_sample_ratio, s.log_format)
+    assert got == (env, level, ratio, fmt)
 
 
 def test_settings_are_frozen() -> None:

@@ -53,8 +53,9 @@ _LINE_REST_RE = re.compile(r'[^\r\n"]*+')
 _BEARER_RE = re.compile(r"\b(bearer)\s+(?!\[REDACTED\])[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE)
 # A JWT: base64url header `{"...` (eyJ), payload, optional signature.
 _JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Also URL-encoded (``%40``): search URLs in client logs carry e-mails that way.
 _EMAIL_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@"
+    r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*?(@|%40)"
     r"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
 )
 
@@ -98,7 +99,7 @@ def _redact_pairs(text: str) -> str:
 
 
 def _sub_email(match: re.Match[str]) -> str:
-    return f"{match.group(1)}***@{match.group(2)}"
+    return f"{match.group(1)}***{match.group(2)}{match.group(3)}"
 
 
 def redact_text(text: str) -> str:
@@ -116,7 +117,7 @@ def redact_text(text: str) -> str:
         text = _BEARER_RE.sub(rf"\1 {REDACTED}", text)
     if "eyJ" in text:
         text = _JWT_RE.sub(REDACTED, text)
-    if "@" in text:
+    if "@" in text or "%40" in text:
         text = _EMAIL_RE.sub(_sub_email, text)
     return text
 

@@ -24,7 +24,7 @@ from crm_observability.slo.windows import (
 )
 
 # Plain sorted() order (tests/test_public_api.py); ruff would put SLI/SLO first.
-__all__ = [  # noqa: RUF022
+__all__ = [
     "Alerting",
     "BurnRateTier",
     "EventsSLI",

@@ -64,7 +64,8 @@ def test_backup_dumps_compresses_and_verifies_each_database(databases: str,
     out = _run(_script(databases, tmp_path))
     assert out.returncode == 0, out.stderr
     archives = sorted(tmp_path.glob("*.sql.gz"))
-    assert [a.name.split("_2")[0] for a in archives] == sorted(
+    # <database>_<YYYYmmdd>_<HHMMSS>.sql.gz: the timestamp is the last two "_" fields
+    assert [a.name.rsplit("_", 2)[0] for a in archives] == sorted(
         f"{databases}_{app}" for app in APPS)
     assert out.stdout.count("backup ok:") == 4
     contacts = next(a for a in archives if "_contacts_" in a.name)

@@ -40,6 +40,8 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl"
         (f"token in path /t/{JWT}/x", "token in path /t/[REDACTED]/x"),
         ("Creating contact with email: john.doe@example.com",
          "Creating contact with email: j***@example.com"),
+        ("GET /api/v1/contacts?q=secret.person%40example.org 200",
+         "GET /api/v1/contacts?q=s***%40example.org 200"),
         ("to a@b.co and Zed+tag@mail.example.org", "to a***@b.co and Z***@mail.example.org"),
         ("password=[REDACTED] twice", "password=[REDACTED] twice"),
     ],

@@ -71,11 +71,11 @@ def deploy_files(root: Path) -> dict[str, str]:
 
 __all__ = [
     "APPS",
-    "DEPLOY_OWNS",
-    "ENVIRONMENT_TABLE",
     "AnalysisError",
     "Application",
+    "DEPLOY_OWNS",
     "DeployConfigError",
+    "ENVIRONMENT_TABLE",
     "Environment",
     "alertmanager_local",
     "deploy_files",

@@ -1,0 +1,10 @@
+"""accounts-service: `create_app()`, or `uvicorn reference_services.accounts.app:app`."""
+
+__all__ = ["create_app"]
+
+
+def create_app(*args: object, **kwargs: object) -> object:
+    """Build the accounts-service app (imports FastAPI and friends only when called)."""
+    from reference_services.accounts.app import create_app as build
+
+    return build(*args, **kwargs)  # type: ignore[arg-type]

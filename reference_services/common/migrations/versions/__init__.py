@@ -1,0 +1,3 @@
+"""Schema revisions, applied in order by ``reference_services.common.db.upgrade``."""
+
+__all__: list[str] = []

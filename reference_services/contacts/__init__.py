@@ -1,0 +1,10 @@
+"""contacts-service: `create_app()`, or `uvicorn reference_services.contacts.app:app`."""
+
+__all__ = ["create_app"]
+
+
+def create_app(*args: object, **kwargs: object) -> object:
+    """Build the contacts-service app (imports FastAPI and friends only when called)."""
+    from reference_services.contacts.app import create_app as build
+
+    return build(*args, **kwargs)  # type: ignore[arg-type]

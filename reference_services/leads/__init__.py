@@ -1,0 +1,10 @@
+"""leads-service: `create_app()`, or `uvicorn reference_services.leads.app:app`."""
+
+__all__ = ["create_app"]
+
+
+def create_app(*args: object, **kwargs: object) -> object:
+    """Build the leads-service app (imports FastAPI and friends only when called)."""
+    from reference_services.leads.app import create_app as build
+
+    return build(*args, **kwargs)  # type: ignore[arg-type]
