@@ -23,6 +23,7 @@ from starlette.routing import Route
 from crm_observability import Settings, bind_context, get_context, get_logger, instrument
 from crm_observability import conventions as names
 from crm_observability.instrumentation import Instrumentation
+from crm_observability.tracing import uninstrument_httpx
 
 
 def make_app() -> FastAPI:
@@ -105,6 +106,8 @@ class Harness:
 
 @pytest.fixture
 def harness() -> Iterator[Harness]:
+    # Other tests instrument httpx process-wide; its client spans would replace our traceparent.
+    uninstrument_httpx()
     app = make_app()
     exporter = InMemorySpanExporter()
     logs = io.StringIO()

@@ -117,7 +117,9 @@ def compose(specs: Sequence[SLOSpec]) -> dict[str, Any]:
     services["prometheus"] = {
         "image": IMAGES["prometheus"],
         "command": ["--config.file=/etc/prometheus/prometheus.yml",
-                    "--storage.tsdb.retention.time=15d", "--web.enable-lifecycle"],
+                    "--storage.tsdb.retention.time=15d", "--web.enable-lifecycle",
+                    # exemplars carry trace ids: Grafana links latency points to traces
+                    "--enable-feature=exemplar-storage"],
         "volumes": [f"../prometheus/{PROMETHEUS_COMPOSE.rsplit('/', 1)[1]}"
                     ":/etc/prometheus/prometheus.yml:ro",
                     f"{_rel('slo/rules')}:{CONTAINER_RULES_DIR}/slo:ro",
