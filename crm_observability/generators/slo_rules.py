@@ -86,27 +86,27 @@ def sli_rules(spec: SLOSpec, slo: SLO) -> list[dict[str, Any]]:
         for seconds in recorded_windows(slo.period_seconds):
             window = format_duration(seconds)
             # ">= 0" drops NaN (0/0 when there is no traffic): no series, no flapping.
-            expr = f"({_fill(slo.sli.error_ratio_query, window)}) >= 0"
+            expr = f"({fill_window(slo.sli.error_ratio_query, window)}) >= 0"
             rules.append(_record(names.slo_error_ratio_rule(window), expr, labels))
         # A raw ratio has no event counts: the period value is a time average.
         period_expr = f"avg_over_time({ratio5m}{sel}[{period}])"
     else:
-        error, total = _event_queries(slo)
-        rules.append(_record(error_rate, _errors(error, total, "5m", slo), base))
-        rules.append(_record(total_rate, _fill(total, "5m"), base))
+        error, total = event_queries(slo)
+        rules.append(_record(error_rate, error_count_query(error, total, "5m", slo), base))
+        rules.append(_record(total_rate, fill_window(total, "5m"), base))
         rules.append(_record(ratio5m, f"{error_rate}{sel} / ({total_rate}{sel} > 0)", labels))
         for seconds in recorded_windows(slo.period_seconds):
             window = format_duration(seconds)
             if seconds == _FIVE_MINUTES:
                 continue
-            expr = f"({_errors(error, total, window, slo)}) / (({_fill(total, window)}) > 0)"
-            rules.append(_record(names.slo_error_ratio_rule(window), expr, labels))
+            rules.append(_record(names.slo_error_ratio_rule(window),
+                                 event_ratio_query(slo, window), labels))
         if slo.alerting.min_events is not None:
             # Event rates over each alert's long window, for the minimum-events guard.
             for seconds in sorted({t.long_window for t in tiers_for(slo.period_seconds)}):
                 window = format_duration(seconds)
                 name = names.SLO_TOTAL_RATE_RULE.format(window=window)
-                rules.append(_record(name, _fill(total, window), base))
+                rules.append(_record(name, fill_window(total, window), base))
         # Errors over the period / requests over the period (weighted, Sloth #241);
         # summing the recorded 5m rates keeps a 30-day window cheap.
         period_expr = (f"sum_over_time({error_rate}{sel}[{period}])\n/\n"
@@ -115,7 +115,7 @@ def sli_rules(spec: SLOSpec, slo: SLO) -> list[dict[str, Any]]:
     return rules
 
 
-def _event_queries(slo: SLO) -> tuple[str, str]:
+def event_queries(slo: SLO) -> tuple[str, str]:
     """(error query, total query), both with ``{{window}}``."""
     sli = slo.sli
     if isinstance(sli, EventsSLI):
@@ -128,11 +128,18 @@ def _event_queries(slo: SLO) -> tuple[str, str]:
     return f"{total} - sum(rate({good}[{WINDOW_PLACEHOLDER}]))", total
 
 
-def _errors(error: str, total: str, window: str, slo: SLO) -> str:
+def event_ratio_query(slo: SLO, window: str) -> str:
+    """Errors over requests in ``window`` for an events or latency SLI; no series at 0 traffic."""
+    error, total = event_queries(slo)
+    errors = error_count_query(error, total, window, slo)
+    return f"({errors}) / (({fill_window(total, window)}) > 0)"
+
+
+def error_count_query(error: str, total: str, window: str, slo: SLO) -> str:
     if isinstance(slo.sli, LatencySLI):
-        return _fill(error, window)
+        return fill_window(error, window)
     # Error series often do not exist until the first error: count them as 0.
-    return f"({_fill(error, window)}) or (({_fill(total, window)}) * 0)"
+    return f"({fill_window(error, window)}) or (({fill_window(total, window)}) * 0)"
 
 
 def _le_matcher(threshold: Decimal) -> str:
@@ -278,7 +285,7 @@ def _dns_label(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
-def _fill(query: str, window: str) -> str:
+def fill_window(query: str, window: str) -> str:
     return query.replace(WINDOW_PLACEHOLDER, window)
 
 

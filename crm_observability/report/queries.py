@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from crm_observability import conventions as names
 from crm_observability.generators.slo_rules import (
-    _errors,
-    _event_queries,
-    _fill,
+    event_queries,
+    event_ratio_query,
+    fill_window,
     quote,
 )
 from crm_observability.slo.durations import format_duration
@@ -49,16 +49,15 @@ def raw_ratio(slo: SLO, seconds: int) -> str:
     sli = slo.sli
     if isinstance(sli, RawSLI):
         if seconds == slo.period_seconds:
-            five = _fill(sli.error_ratio_query, format_duration(FIVE_MINUTES))
+            five = fill_window(sli.error_ratio_query, format_duration(FIVE_MINUTES))
             return f"avg_over_time(((({five}) >= 0))[{window}:{RAW_PERIOD_STEP}])"
-        return f"({_fill(sli.error_ratio_query, window)}) >= 0"
-    error, total = _event_queries(slo)
-    return f"({_errors(error, total, window, slo)}) / (({_fill(total, window)}) > 0)"
+        return f"({fill_window(sli.error_ratio_query, window)}) >= 0"
+    return event_ratio_query(slo, window)
 
 
 def raw_events(slo: SLO, seconds: int) -> str | None:
     """Events over ``seconds`` from the spec's total query (None for a raw ratio SLI)."""
     if isinstance(slo.sli, RawSLI):
         return None
-    _, total = _event_queries(slo)
-    return f"({_fill(total, format_duration(seconds))}) * {seconds}"
+    _, total = event_queries(slo)
+    return f"({fill_window(total, format_duration(seconds))}) * {seconds}"

@@ -1,4 +1,4 @@
-"""Session fixtures: four reference services under uvicorn, Prometheus scraping them
+"""Module fixtures (stopped when the module ends, so no traffic outlives it): four reference services under uvicorn, Prometheus scraping them
 with the committed rule files, and steady traffic with real tokens.
 
 SQLite files in a temporary directory; the read cache on the shared Redis
@@ -56,12 +56,12 @@ class Live:
     work: Path  # the processes' logs, databases and Prometheus' config and data
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slo_specs() -> list[SLOSpec]:
     return load_slo_specs(ROOT)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def e2e_redis() -> Iterator[str]:
     import redis
 
@@ -136,7 +136,7 @@ def start_stack(work: Path, redis_url: str, specs: list[SLOSpec],
                                    writer, reader)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, e2e_redis: str,
          slo_specs: list[SLOSpec]) -> Iterator[Live]:
     work = tmp_path_factory.mktemp("e2e")

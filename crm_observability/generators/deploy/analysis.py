@@ -19,7 +19,7 @@ from typing import Any
 import promql_parser
 
 from crm_observability import conventions as names
-from crm_observability.generators.slo_rules import _errors, _event_queries, plain
+from crm_observability.generators.slo_rules import error_count_query, event_queries, plain
 from crm_observability.slo.model import LatencySLI, RawSLI, SLOSpec
 
 ANALYSIS_WINDOW = "2m"  # the document's success-rate window
@@ -68,8 +68,8 @@ def success_query(spec: SLOSpec, index: int) -> str:
         ratio = slo.sli.error_ratio_query.replace("{{window}}", ANALYSIS_WINDOW)
         query = f"1 - ({ratio})"
     else:
-        error, total = _event_queries(slo)
-        errors = _errors(error, total, ANALYSIS_WINDOW, slo)
+        error, total = event_queries(slo)
+        errors = error_count_query(error, total, ANALYSIS_WINDOW, slo)
         query = f"1 - (({errors}) / ({total.replace('{{window}}', ANALYSIS_WINDOW)}))"
     restricted = _restrict(query)
     # Prove the rewrite: the query parses and every selector carries the matcher.
