@@ -44,6 +44,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Accept a caller's request id only when it is short and plain (it lands in logs and headers).
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _TRACE_HEADERS = (b"traceparent", b"baggage")
+_CLEARED_VARS = tuple(var for var in KNOWN_VARS.values() if var is not request_id_var)
 
 # The Instrumentation serving the current request (for traced() and friends).
 current_instrumentation: contextvars.ContextVar[Instrumentation | None] = contextvars.ContextVar(
@@ -173,7 +174,9 @@ class ObservabilityMiddleware:
         rid_bytes = request_id.encode("latin-1")
 
         # A fresh context per request: nothing leaks from the previous request on the connection.
-        tokens = [(var, var.set(None)) for var in KNOWN_VARS.values()]
+        # Reset at the end undoes whatever the app bound too (a test client or server may
+        # run the next request in this same context).
+        tokens = [(var, var.set(None)) for var in _CLEARED_VARS]
         tokens.append((extra_var, extra_var.set({})))  # type: ignore[arg-type]
         tokens.append((request_id_var, request_id_var.set(request_id)))
         if tenant_id is not None:

@@ -237,6 +237,36 @@ def test_malformed_trace_headers_are_ignored(harness: Harness) -> None:
     assert "tenant_id" not in resp.json()["ctx"]
 
 
+def test_context_bound_by_a_handler_does_not_leak_into_the_next_request() -> None:
+    from crm_observability.context import bind
+
+    app = FastAPI()
+
+    @app.get("/bind")
+    async def do_bind() -> dict[str, Any]:
+        bind(tenant_id="leaky", user_id="u1")
+        return get_context()
+
+    @app.get("/ctx")
+    async def ctx() -> dict[str, Any]:
+        return get_context()
+
+    instrument(app, Settings.for_profile("testing"), exporter=InMemorySpanExporter(),
+               log_stream=io.StringIO())
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        # One client, one task: both requests run in the same context.
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            first = (await client.get("/bind")).json()
+            second = (await client.get("/ctx")).json()
+            return first, second
+
+    first, second = asyncio.run(run())
+    assert first["tenant_id"] == "leaky"
+    assert "tenant_id" not in second and "user_id" not in second
+
+
 def test_sync_endpoint_context_survives_threadpool(harness: Harness) -> None:
     body = harness.get("/sync").json()
     assert body["operation"] == "sync_op" and "request_id" in body
