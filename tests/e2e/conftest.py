@@ -1,4 +1,5 @@
-"""Module fixtures (stopped when the module ends, so no traffic outlives it): four reference services under uvicorn, Prometheus scraping them
+"""Module fixtures (stopped with the module, so no traffic outlives it):
+four reference services under uvicorn, Prometheus scraping them
 with the committed rule files, and steady traffic with real tokens.
 
 SQLite files in a temporary directory; the read cache on the shared Redis
