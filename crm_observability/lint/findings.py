@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from crm_observability.oneline import one_line
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"
@@ -20,6 +22,10 @@ class Finding:
     rule_id: str
     message: str
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        # Messages quote the linted file's own keys: one finding, one line.
+        object.__setattr__(self, "message", one_line(self.message))
 
 
 # rule id -> one-line summary (docs/lint.md has the why and an example for each).

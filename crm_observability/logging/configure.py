@@ -29,6 +29,7 @@ from crm_observability.logging.processors import (
 )
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import ConsoleRenderer, JSONRenderer
+from crm_observability.logging.writer import LineWriter
 from crm_observability.settings import Settings, SettingsError
 
 COMPONENT = "logging"
@@ -43,11 +44,23 @@ _GENERATED = (
 _levels_set: set[str] = set()
 
 
+_writer: LineWriter | None = None
+
+
+def stdout_writer() -> LineWriter:
+    """The process's stdout line writer, started on first use."""
+    global _writer
+    if _writer is None:
+        _writer = LineWriter()
+    return _writer
+
+
 class ContainedHandler(logging.Handler):
     """Writes formatted lines to a stream; a failure is counted, never raised.
 
     ``stream=None`` means whatever ``sys.stdout`` is at write time (test
-    runners and process managers swap it).
+    runners and process managers swap it), written by a background thread
+    (:mod:`.writer`); an explicit stream is written synchronously.
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -57,9 +70,12 @@ class ContainedHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record)
-            stream = self.stream or sys.stdout
-            stream.write(line + "\n")
-            stream.flush()
+            if self.stream is None:
+                # stdout: a background writer, so a stalled reader never blocks the loop
+                stdout_writer().put(line)
+                return
+            self.stream.write(line + "\n")
+            self.stream.flush()
         except RecursionError:  # pragma: no cover - as logging.StreamHandler does
             raise
         except Exception as exc:  # a closed pipe, a full disk, an unrenderable value

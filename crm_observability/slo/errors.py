@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm_observability.oneline import one_line
+
 
 class SpecError(ValueError):
     """An unusable SLO spec; ``str()`` is one line ``FILE: FIELD: reason``."""
@@ -10,4 +12,6 @@ class SpecError(ValueError):
         self.file = file
         self.field = field
         self.reason = reason
+        # Field paths and reasons echo the spec's own keys: keep the message on one line.
+        field, reason = one_line(field), one_line(reason)
         super().__init__(f"{file}: {field}: {reason}" if field else f"{file}: {reason}")

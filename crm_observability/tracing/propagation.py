@@ -23,6 +23,21 @@ _WANTED = frozenset({b"traceparent", b"tracestate", b"baggage"})
 # A tenant id ends up in logs, span attributes and outgoing headers: short and plain only.
 _TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _EMPTY = Context()
+# W3C limits.  Past them, or for a malformed baggage member, the OTel propagators log a
+# WARNING quoting the header on every request (log volume a caller controls): such input
+# is dropped here first, silently.
+_MAX_HEADER = {"traceparent": 128, "tracestate": 512, "baggage": 8192}
+_MAX_BAGGAGE_MEMBERS = 180
+_BAGGAGE_MEMBER_RE = re.compile(
+    r"\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+\s*=\s*[!#-+\--:<-\[\]-~]*\s*(?:;[^,]*)?"
+)
+
+
+def _clean_baggage(text: str) -> str | None:
+    members = [m for m in text.split(",") if _BAGGAGE_MEMBER_RE.fullmatch(m)]
+    if not members:
+        return None
+    return ",".join(members[:_MAX_BAGGAGE_MEMBERS])
 
 
 def valid_tenant_id(value: object) -> str | None:
@@ -47,6 +62,13 @@ def extract_context(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Context, st
                 text = value.decode("latin-1")
                 # Several baggage headers are one list (RFC 9110 field combination).
                 carrier[name] = f"{carrier[name]},{text}" if name in carrier else text
+        for name, limit in _MAX_HEADER.items():
+            if name in carrier and len(carrier[name]) > limit:
+                del carrier[name]
+        if "baggage" in carrier:
+            cleaned = _clean_baggage(carrier.pop("baggage"))
+            if cleaned is not None:
+                carrier["baggage"] = cleaned
         if not carrier:
             return _EMPTY, None
         ctx = propagate.extract(carrier, context=_EMPTY)

@@ -1,7 +1,7 @@
 """One JSON error shape for every 4xx/5xx: ``{"error": {"code", "message", "field"}}``.
 
 Bad input never becomes a 500: validation errors are 422 naming the field,
-oversized bodies 413, database outages 503, constraint clashes 409.
+oversized bodies 413, database outages and an exhausted pool 503, constraint clashes 409.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,12 +99,20 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     return error_json(422, "validation_error", "the database refused a value in the request")
 
 
+async def _pool_exhausted(_: Request, exc: Exception) -> JSONResponse:
+    # QueuePool timed out waiting for a connection: overload, not a bad request.
+    response = error_json(503, "unavailable", "the service is at capacity; retry later")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _pool_exhausted)
 
 
 class BodySizeLimit:

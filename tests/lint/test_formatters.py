@@ -20,14 +20,19 @@ def test_text() -> None:
 def test_json_round_trips() -> None:
     rows = json.loads(render(FINDINGS, "json"))
     assert rows[1] == {"file": "d,1:x.json", "line": 3, "rule_id": "dashboard-unit",
-                       "message": "50% done\nnext", "severity": "warning"}
+                       "message": "50% done\\nnext", "severity": "warning"}
 
 
 def test_github_annotations_escape_properties_and_data() -> None:
     lines = render(FINDINGS, "github").splitlines()
     assert lines[0] == "::error file=alerts/a.yml,line=7,title=alert-for::alert 'X': no 'for'"
     assert lines[1] == ("::warning file=d%2C1%3Ax.json,line=3,title=dashboard-unit::"
-                        "50%25 done%0Anext")
+                        "50%25 done\\nnext")
+
+
+def test_a_message_with_control_characters_stays_on_one_line() -> None:
+    assert FINDINGS[1].message == "50% done\\nnext"
+    assert render(FINDINGS, "text").count("\n") == len(FINDINGS)
 
 
 class _Tty(io.StringIO):

@@ -207,11 +207,13 @@ def test_stream_none_writes_to_the_current_stdout(
     configured: Callable[..., Capture], capsys: pytest.CaptureFixture[str],
 ) -> None:
     from crm_observability.logging import configure_logging
+    from crm_observability.logging.configure import stdout_writer
     from crm_observability.settings import Settings
 
     configured()
     configure_logging(Settings.for_profile("testing", service_name="stdout-svc"))
     get_logger("out").info("to stdout")
+    assert stdout_writer().flush()  # written by the background writer thread
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     assert '"service":"stdout-svc"' in out[0] and names.LOG_MESSAGE in out[0]
@@ -260,3 +262,59 @@ def test_every_method_respects_the_logger_level(configured: Callable[..., Captur
         ("debug", "DEBUG"), ("info", "INFO"), ("warning", "WARNING"), ("warn", "WARNING"),
         ("error", "ERROR"), ("exception", "ERROR"), ("log-info", "INFO"),
         ("critical", "CRITICAL"), ("fatal", "CRITICAL")]
+
+
+def test_stdout_writer_drops_and_counts_when_nobody_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from crm_observability import errors
+    from crm_observability.logging.writer import LineWriter
+
+    release, entered = threading.Event(), threading.Event()
+
+    class StuckStdout:
+        """A reader that has stopped reading: every write blocks until released."""
+
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> int:
+            entered.set()
+            release.wait(10)
+            self.lines.extend(text.splitlines())
+            return len(text)
+
+        def flush(self) -> None:
+            return None
+
+    stuck = StuckStdout()
+    monkeypatch.setattr("sys.stdout", stuck)
+    errors.reset_for_tests()
+    writer = LineWriter(max_lines=10)
+    for i in range(200):  # never blocks the caller
+        writer.put(f"line {i}")
+    assert errors.dropped_counts().get("logging", 0) >= 150
+    assert entered.wait(5)  # the writer thread is now blocked in write()
+    assert writer.flush(timeout_s=0.1) is False  # the writer is stuck in write(): no hang
+    release.set()
+    assert writer.flush(timeout_s=5) is True
+    assert stuck.lines[0] == "line 0" and len(stuck.lines) <= 50
+    writer.close()
+
+
+def test_stdout_writer_counts_a_broken_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from crm_observability import errors
+    from crm_observability.logging.writer import LineWriter
+
+    closed = io.StringIO()
+    closed.close()
+    errors.reset_for_tests()
+    writer = LineWriter()
+    writer.put("lost")
+    assert writer.flush(closed)
+    assert errors.dropped_counts()["logging"] == 1
+    writer.close()

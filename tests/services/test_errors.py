@@ -107,3 +107,24 @@ async def test_metrics_pass_promtool(sqlite_stack: Stack, service: str) -> None:
                             env={**os.environ, "NO_COLOR": "1"})
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "", result.stdout.decode()
+
+
+async def test_an_exhausted_connection_pool_answers_503(pg_url: str, tmp_path: object) -> None:
+    stack = Stack(pg_url, None, tmp_path)
+    try:
+        app = stack.app("contacts", config=stack.config("contacts", db_pool_size=1))
+        engine = app.state.service.engine
+        held = [engine.connect() for _ in range(2)]  # pool_size 1 + overflow 1: all taken
+        try:
+            async with client(app, token(tenant())) as c:
+                resp = await c.get("/api/v1/contacts")
+            assert resp.status_code == 503, resp.text
+            assert resp.headers["retry-after"] == "1"
+            assert resp.json()["error"]["code"] == "unavailable"
+        finally:
+            for conn in held:
+                conn.close()
+        async with client(app, token(tenant())) as c:
+            assert (await c.get("/api/v1/contacts")).status_code == 200
+    finally:
+        stack.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -148,3 +150,26 @@ def test_inject_into_a_read_only_carrier_never_raises() -> None:
     with bind_context(tenant_id="acme"):
         inject_context(ReadOnly())
     assert errors.failure_counts()["tracing"] == 1
+
+
+@pytest.mark.parametrize("headers", [
+    [(b"baggage", b"%%%;;==\x01")],
+    [(b"baggage", b"tenant_id=acme," + b"x" * 9000)],
+    [(b"baggage", ",".join(f"k{i}=v" for i in range(400)).encode())],
+    [(b"traceparent", b"00-" + b"a" * 300)],
+    [(b"tracestate", b"k=" + b"v" * 600)],
+])
+def test_hostile_headers_are_dropped_without_a_log_line_per_request(
+    headers: list[tuple[bytes, bytes]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        ctx, tenant = extract_context(headers)
+    assert tenant is None or tenant == "acme"
+    assert not [r for r in caplog.records if r.name.startswith("opentelemetry")]
+    assert len(baggage.get_all(ctx)) <= 180
+
+
+def test_valid_members_survive_next_to_malformed_ones() -> None:
+    ctx, tenant = extract_context([(b"baggage", b"tenant_id=acme, not a member ,k=v")])
+    assert tenant == "acme"
+    assert baggage.get_baggage("k", ctx) == "v"

@@ -1,0 +1,88 @@
+"""Lines to stdout are written by a daemon thread from a bounded buffer.
+
+A stdout pipe that nobody reads would otherwise block ``write()`` on the event
+loop, and with it every request, the probes included.  Here the request path only
+appends the formatted line; the writer thread does the (possibly blocking) write.
+Past ``max_lines`` waiting lines, new lines are dropped and counted
+(``crm_observability_spans_dropped_total``'s sibling: ``errors.count_dropped("logging")``).
+Lines are flushed at exit, and the thread is restarted in a forked child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from collections import deque
+from typing import TextIO
+
+from crm_observability import errors
+
+__all__ = ["LineWriter"]
+
+COMPONENT = "logging"
+_IDLE_S = 0.005  # how long the writer sleeps when there is nothing to write
+
+
+class LineWriter:
+    """Writes queued lines to ``sys.stdout`` (resolved at write time) in the background."""
+
+    def __init__(self, max_lines: int = 10_000) -> None:
+        self.max_lines = max_lines
+        self._lines: deque[str] = deque()
+        self._lock = threading.Lock()  # one writer at a time: the thread, or a flush
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._start()
+        atexit.register(self.close)
+        os.register_at_fork(after_in_child=self._start)
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="crm-obs-log-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        """Queue one line (without its newline); drop and count it when the buffer is full."""
+        if len(self._lines) >= self.max_lines:
+            errors.count_dropped(COMPONENT)
+            errors.report_failure(COMPONENT, "stdout is not being read: log lines dropped")
+            return
+        self._lines.append(line)
+
+    def flush(self, stream: TextIO | None = None, timeout_s: float = 1.0) -> bool:
+        """Write everything queued now (in the caller's thread); False if stdout is stuck."""
+        if not self._lock.acquire(timeout=timeout_s):
+            return False  # the writer is blocked on a full pipe: do not hang with it
+        try:
+            self._drain(stream)
+        finally:
+            self._lock.release()
+        return True
+
+    def close(self) -> None:
+        self._stopped = True
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            if not self._lines:
+                time.sleep(_IDLE_S)
+                continue
+            with self._lock:
+                self._drain(None)
+
+    def _drain(self, stream: TextIO | None) -> None:
+        lines = self._lines
+        while lines:
+            batch: list[str] = []
+            while lines and len(batch) < 512:
+                batch.append(lines.popleft())
+            try:
+                out = stream or sys.stdout
+                out.write("\n".join(batch) + "\n")
+                out.flush()
+            except Exception as exc:  # a closed or broken pipe: the lines are lost, counted
+                errors.count_dropped(COMPONENT, len(batch))
+                errors.report_failure(COMPONENT, exc)
