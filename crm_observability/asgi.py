@@ -164,11 +164,13 @@ class ObservabilityMiddleware:
         span_ctx = span.get_span_context()
         sampled = span_ctx.trace_flags.sampled
         if request_id is None:
-            # The trace id doubles as the request id: one id to search logs and traces by.
+            # The trace id doubles as the request id: one id to search logs and traces by
+            # (and no request-id attribute to export: it would repeat the trace id).
             trace_id = span_ctx.trace_id
             request_id = format(trace_id, "032x") if trace_id else uuid.uuid4().hex
-        if sampled:
+        elif sampled:
             span.set_attribute(names.ATTR_REQUEST_ID, request_id)
+        if sampled:
             if tenant_id is not None:
                 span.set_attribute(names.ATTR_TENANT_ID, tenant_id)
         rid_bytes = request_id.encode("latin-1")

@@ -156,6 +156,13 @@ def test_request_is_logged_measured_and_traced_once(harness: Harness) -> None:
 def test_request_id_reused_when_valid_replaced_when_not(harness: Harness) -> None:
     assert harness.get("/items/1", headers={"X-Request-ID": "abc-123"}).headers[
         "x-request-id"] == "abc-123"
+    # a caller's own id is kept on the span; a generated one is the trace id itself
+    span = next(s for s in harness.spans() if s.kind == SpanKind.SERVER)
+    assert span.attributes[names.ATTR_REQUEST_ID] == "abc-123"
+    generated = harness.get("/items/2").headers["x-request-id"]
+    span = [s for s in harness.spans() if s.kind == SpanKind.SERVER][-1]
+    assert generated == format(span.context.trace_id, "032x")
+    assert names.ATTR_REQUEST_ID not in span.attributes
     bad = harness.get("/items/1", headers={"X-Request-ID": "x" * 300})
     assert bad.headers["x-request-id"] != "x" * 300 and len(bad.headers["x-request-id"]) == 32
     evil = harness.get("/items/1", headers={"X-Request-ID": "a b\tc"})
