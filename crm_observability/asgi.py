@@ -140,9 +140,8 @@ class ObservabilityMiddleware:
         if _path_excluded(path, self._exact, self._prefixes):
             await self.app(scope, receive, send)
             return
-        await self._observe(scope, receive, send, path)
-
-    async def _observe(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        # The observed path continues inline (no nested coroutine): every suspension and
+        # resumption of the app passes through each frame above it.
         start = time.perf_counter()
         method: str = scope["method"]
         metric_method = method if method in names.STANDARD_METHODS else names.OTHER_METHOD
@@ -170,9 +169,8 @@ class ObservabilityMiddleware:
             request_id = format(trace_id, "032x") if trace_id else uuid.uuid4().hex
         elif sampled:
             span.set_attribute(names.ATTR_REQUEST_ID, request_id)
-        if sampled:
-            if tenant_id is not None:
-                span.set_attribute(names.ATTR_TENANT_ID, tenant_id)
+        if sampled and tenant_id is not None:
+            span.set_attribute(names.ATTR_TENANT_ID, tenant_id)
         rid_bytes = request_id.encode("latin-1")
 
         # A fresh context per request: nothing leaks from the previous request on the connection.

@@ -50,7 +50,7 @@ def wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
             last = check()
             if last:
                 return last
-        except (httpx.HTTPError, OSError) as exc:
+        except (httpx.HTTPError, OSError, ValueError) as exc:  # ValueError: 503 text, not JSON
             last = exc
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}: {last!r}")

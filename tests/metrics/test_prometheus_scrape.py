@@ -76,7 +76,7 @@ def _poll(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     while time.monotonic() < deadline:
         try:
             data = httpx.get(url, params=params, timeout=2).json()
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):  # not up yet ("Service Unavailable" is not JSON)
             data = {}
         if data.get("status") == "success":
             found = data["data"] if isinstance(data["data"], list) else data["data"]["result"]
