@@ -70,6 +70,8 @@ class Settings:
         names.LIVEZ_PATH, names.READYZ_PATH,
     )
     request_id_header: str = names.REQUEST_ID_HEADER
+    # gc.freeze() once the app has started: shorter full-collection pauses (docs/architecture.md)
+    gc_freeze: bool = True
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:

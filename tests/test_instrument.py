@@ -376,3 +376,49 @@ def test_traced_spans_go_to_the_serving_apps_pipeline() -> None:
         spans = [s for s in exporters[name].get_finished_spans() if s.kind != SpanKind.CLIENT]
         assert sorted(s.name for s in spans) == ["GET /w", "inner-work"]
         assert {s.resource.attributes["service.name"] for s in spans} == {name}
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_startup_objects_are_frozen_out_of_the_collector(freeze: bool) -> None:
+    import gc
+
+    gc.unfreeze()
+    app = FastAPI()
+
+    @app.get("/x")
+    async def x() -> dict[str, str]:
+        return {}
+
+    instrument(app, Settings.for_profile("testing", gc_freeze=freeze),
+               exporter=InMemorySpanExporter(), log_stream=io.StringIO())
+
+    async def lifespan_then_request() -> None:
+        messages = iter([{"type": "lifespan.startup"}])
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            try:
+                return next(messages)
+            except StopIteration:
+                await asyncio.sleep(3600)  # the server would send lifespan.shutdown later
+                raise AssertionError("unreachable") from None
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                       receive, send))
+        for _ in range(100):
+            if sent:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        assert sent[0]["type"] == "lifespan.startup.complete"
+
+    try:
+        asyncio.run(lifespan_then_request())
+        assert (gc.get_freeze_count() > 0) is freeze
+        ready = app.state.observability.health
+        assert asyncio.run(ready.check_group("startup"))[0].name == "UP"
+    finally:
+        gc.unfreeze()
