@@ -13,13 +13,13 @@ import gc
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_observability import conventions as names
 from crm_observability.context import (
@@ -36,11 +36,6 @@ from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 if TYPE_CHECKING:
     from crm_observability.instrumentation import Instrumentation
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Accept a caller's request id only when it is short and plain (it lands in logs and headers).
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")

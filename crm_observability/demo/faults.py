@@ -23,6 +23,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
+
 from crm_observability.errors import report_failure
 
 FAULTS_ENV = "CRM_DEMO_FAULTS"
@@ -30,9 +32,6 @@ SERVICE_ENV = "CRM_DEMO_SERVICE"
 RELOAD_INTERVAL_S = 0.5
 _INJECTED_BODY = b'{"error":"injected fault (crm-obs demo)"}'
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ for it (client_python #932); Prometheus text 0.0.4 otherwise.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm_observability.errors import report_failure
 from crm_observability.metrics.multiprocess import multiprocess_dir
@@ -22,11 +23,6 @@ from crm_observability.metrics.state import scrape_safe_collectors
 if TYPE_CHECKING:
     from crm_observability.metrics.registry import MetricsRegistry
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _GZIP_MIN_BYTES = 1024
 
