@@ -26,7 +26,8 @@ import yaml
 from crm_observability import conventions as names
 from crm_observability.generators.deploy import alertmanager_local, prometheus_local
 from crm_observability.generators.deploy.local import rule_files
-from tests.deploy.conftest import ROOT, free_port, require_tool
+from tests.deploy.conftest import ROOT, require_tool
+from tests.support import free_port
 
 APPS = ("contacts", "deals", "leads", "accounts")
 DOCKERFILE = ROOT / "deploy/Dockerfile"

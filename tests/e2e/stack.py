@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from crm_observability import conventions as names
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("contacts", "deals", "leads", "accounts")
@@ -39,11 +39,6 @@ def missing(reason: str) -> None:
         pytest.fail(f"{reason} (required in CI)")
     pytest.skip(reason)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def service_name(service: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,6 +16,8 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import free_port
 
 T = TypeVar("T")
 
@@ -37,11 +38,6 @@ async def get(app: Any, path: str, method: str = "GET", **kw: Any) -> httpx.Resp
 def fetch(app: Any, path: str, method: str = "GET", **kw: Any) -> httpx.Response:
     return run(get(app, path, method, **kw))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_binary(name: str) -> str:

@@ -7,7 +7,6 @@ import json
 import logging
 import logging.config
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from crm_observability.context import bind_context
 from crm_observability.logging import get_logger, parse_level
 from crm_observability.settings import SettingsError
 from tests.logging.conftest import Capture
+from tests.support import free_port as _free_port
 
 CORE = {"timestamp", "level", "logger", "message", "service", "environment"}
 
@@ -124,11 +124,6 @@ def test_unknown_levels_name_the_field(configured: Callable[..., Capture]) -> No
     with pytest.raises(SettingsError, match=r"^logger_levels\[sqlalchemy\]: 'verbose'"):
         configured(logger_levels={"sqlalchemy": "verbose"})
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 APP = textwrap.dedent(

@@ -6,7 +6,6 @@ trace-id exemplar, and sees the common labels and values we exported.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 import time
@@ -20,17 +19,13 @@ import uvicorn
 
 from crm_observability import conventions as names
 from crm_observability.metrics import MetricsRegistry, metrics_asgi_app
+from tests.support import free_port as _free_port
 
 from .conftest import require_tool
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from crm_observability import Settings
 from reference_services.common.auth import DEFAULT_ROLES, issue_token
 from reference_services.common.config import ServiceConfig
+from tests.support import free_port
 
 PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -193,11 +193,6 @@ def metric_value(text: str, name: str, **labels: str) -> float:
                 total += sample.value
     return total
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

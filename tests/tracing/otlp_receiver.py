@@ -21,7 +21,6 @@ Usage::
 from __future__ import annotations
 
 import gzip
-import socket
 import threading
 import time
 import zlib
@@ -35,14 +34,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from tests.support import free_port
+
 __all__ = ["OtlpReceiver", "ReceivedSpan", "free_port"]
 
-
-def free_port() -> int:
-    """A port that was free a moment ago (bound, then released): also a closed port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _value(value: AnyValue) -> Any:
