@@ -11,6 +11,7 @@ from reference_services.accounts.repository import AccountRepository
 from reference_services.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
 from reference_services.common.app import API_PREFIX, ServiceState, get_session, service_state
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE, Principal, require_role
+from reference_services.common.cache import read_through
 from reference_services.common.errors import ApiError
 from reference_services.common.pagination import Page, PageRequest, page_request
 from reference_services.common.types import PathId
@@ -46,17 +47,11 @@ def create_account(body: AccountCreate, user: Writer, session: DbSession) -> Acc
 @router.get("/{account_id}", response_model=AccountOut, summary="Read an account")
 def get_account(account_id: PathId, user: Reader, session: DbSession,
                 state: State) -> AccountOut:
-    cache = state.cache
-    if cache is not None:
-        cached = cache.get(user.tenant_id, KIND, account_id)
-        if cached is not None:
-            return AccountOut.model_validate(cached)
-    row = AccountRepository(session, user.tenant_id).get(account_id)
-    if row is None:
+    repository = AccountRepository(session, user.tenant_id)
+    out = read_through(state.cache, user.tenant_id, KIND, account_id,
+                       lambda: repository.get(account_id), AccountOut)
+    if out is None:
         raise _not_found(account_id)
-    out = AccountOut.model_validate(row)
-    if cache is not None:
-        cache.put(user.tenant_id, KIND, account_id, out.model_dump(mode="json"))
     return out
 
 

@@ -8,13 +8,16 @@ falls back to the database.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 from crm_observability.errors import report_failure
 
 HIT, MISS, ERROR = "hit", "miss", "error"
+M = TypeVar("M", bound=BaseModel)
 
 
 class ReadCache:
@@ -66,6 +69,24 @@ class ReadCache:
         except Exception as exc:
             # A stale entry expires with its TTL; report so operators see it.
             report_failure("reference_services.cache", exc)
+
+
+def read_through(
+    cache: ReadCache | None, tenant_id: str, kind: str, entity_id: int,
+    load: Callable[[], Any], model: type[M],
+) -> M | None:
+    """The entity as ``model``: from the cache, else ``load()`` (then cached); None if absent."""
+    if cache is not None:
+        cached = cache.get(tenant_id, kind, entity_id)
+        if cached is not None:
+            return model.model_validate(cached)
+    row = load()
+    if row is None:
+        return None
+    out = model.model_validate(row)
+    if cache is not None:
+        cache.put(tenant_id, kind, entity_id, out.model_dump(mode="json"))
+    return out
 
 
 def redis_client(url: str) -> Any:

@@ -12,6 +12,7 @@ from crm_observability import conventions as names
 from crm_observability.tracing import set_span_attributes, traced
 from reference_services.common.app import API_PREFIX, ServiceState, get_session, service_state
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE, Principal, require_role
+from reference_services.common.cache import read_through
 from reference_services.common.errors import ApiError
 from reference_services.common.pagination import Page, PageRequest, page_request
 from reference_services.common.types import PathId, SearchText
@@ -68,17 +69,11 @@ def create_contact(request: Request, body: ContactCreate, user: Writer,
 @router.get("/{contact_id}", response_model=ContactOut, summary="Read a contact")
 def get_contact(contact_id: PathId, user: Reader, session: DbSession,
                 state: State) -> ContactOut:
-    cache = state.cache
-    if cache is not None:
-        cached = cache.get(user.tenant_id, KIND, contact_id)
-        if cached is not None:
-            return ContactOut.model_validate(cached)
-    row = ContactRepository(session, user.tenant_id).get(contact_id)
-    if row is None:
+    repository = ContactRepository(session, user.tenant_id)
+    out = read_through(state.cache, user.tenant_id, KIND, contact_id,
+                       lambda: repository.get(contact_id), ContactOut)
+    if out is None:
         raise _not_found(contact_id)
-    out = ContactOut.model_validate(row)
-    if cache is not None:
-        cache.put(user.tenant_id, KIND, contact_id, out.model_dump(mode="json"))
     return out
 
 
