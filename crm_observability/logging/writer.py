@@ -37,11 +37,18 @@ class LineWriter:
         self._thread: threading.Thread | None = None
         self._start()
         atexit.register(self.close)
-        os.register_at_fork(after_in_child=self._start)
+        os.register_at_fork(after_in_child=self._after_fork)
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="crm-obs-log-writer", daemon=True)
         self._thread.start()
+
+    def _after_fork(self) -> None:
+        # The parent writes what it had queued; the child starts empty, with a lock of its
+        # own (the parent's writer may have held it at the fork) and a thread of its own.
+        self._lines = deque()
+        self._lock = threading.Lock()
+        self._start()
 
     def put(self, line: str) -> None:
         """Queue one line (without its newline); drop and count it when the buffer is full."""

@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import io
 import logging
+import pathlib
 import re
 import time
 import uuid
@@ -318,3 +319,32 @@ def test_stdout_writer_counts_a_broken_stdout(monkeypatch: pytest.MonkeyPatch) -
     assert writer.flush(closed)
     assert errors.dropped_counts()["logging"] == 1
     writer.close()
+
+
+def test_stdout_writer_in_a_forked_child_writes_only_its_own_lines(
+    tmp_path: pathlib.Path,
+) -> None:
+    import io
+    import os
+
+    from crm_observability.logging.writer import LineWriter
+
+    out = tmp_path / "child.txt"
+    writer = LineWriter()
+    writer._stopped = True  # park the parent's thread: the queued line stays queued
+    if writer._thread is not None:
+        writer._thread.join(1)
+    writer.put("parent line")
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            with open(out, "w") as stream:
+                writer.put("child line")
+                writer.flush(stream)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert out.read_text().splitlines() == ["child line"]
+    parent = io.StringIO()
+    assert writer.flush(parent)
+    assert parent.getvalue() == "parent line\n"
