@@ -5,19 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.support import free_port
 
 T = TypeVar("T")
 
@@ -59,25 +54,6 @@ def samples(registry: CollectorRegistry, name: str) -> dict[tuple[tuple[str, str
                 out[tuple(sorted(sample.labels.items()))] = sample.value
     return out
 
-
-@contextmanager
-def uvicorn_server(app: Any) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -15,7 +15,8 @@ from crm_observability import errors
 from crm_observability.health import Health, HealthRegistry
 from crm_observability.health.formats import wants_health_json
 from crm_observability.settings import Settings
-from tests.health.helpers import fetch, run, uvicorn_server
+from tests.health.helpers import fetch, run
+from tests.support import uvicorn_server
 
 HEALTH_JSON = names.HEALTH_JSON_MEDIA_TYPE
 

@@ -36,7 +36,8 @@ from crm_observability.health import (
     Status,
 )
 from crm_observability.settings import Settings
-from tests.health.helpers import fetch, free_port, require_binary, run, uvicorn_server, wait_until
+from tests.health.helpers import fetch, require_binary, run, wait_until
+from tests.support import free_port, uvicorn_server
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -12,16 +12,12 @@ import io
 import json
 import os
 import secrets
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,7 +25,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from crm_observability import Settings
 from reference_services.common.auth import DEFAULT_ROLES, issue_token
 from reference_services.common.config import ServiceConfig
-from tests.support import free_port
 
 PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -195,21 +190,3 @@ def metric_value(text: str, name: str, **labels: str) -> float:
 
 
 
-@contextmanager
-def uvicorn_server(app: FastAPI) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

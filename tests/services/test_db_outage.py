@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from crm_observability import conventions as names
-from tests.services.conftest import Stack, client, free_port, tenant, token, unavailable
+from tests.services.conftest import Stack, client, tenant, token, unavailable
+from tests.support import free_port
 
 pytestmark = pytest.mark.anyio
 

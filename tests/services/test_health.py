@@ -6,15 +6,8 @@ import pytest
 
 from crm_observability import conventions as names
 from reference_services.common.config import ServiceConfig
-from tests.services.conftest import (
-    SECRET,
-    Stack,
-    client,
-    free_port,
-    metric_value,
-    tenant,
-    token,
-)
+from tests.services.conftest import SECRET, Stack, client, metric_value, tenant, token
+from tests.support import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,8 @@ from opentelemetry.trace import SpanKind
 
 from crm_observability import conventions as names
 from reference_services.common.config import ServiceConfig
-from tests.services.conftest import SECRET, Stack, client, tenant, token, uvicorn_server
+from tests.services.conftest import SECRET, Stack, client, tenant, token
+from tests.support import uvicorn_server
 
 pytestmark = pytest.mark.anyio
 

@@ -21,8 +21,9 @@ from crm_observability.tracing import (
     uninstrument_httpx,
     uninstrument_requests,
 )
+from tests.support import uvicorn_server as serve
 from tests.tracing.conftest import Pipeline
-from tests.tracing.hop_server import make_hop_app, serve
+from tests.tracing.hop_server import make_hop_app
 from tests.tracing.otlp_receiver import free_port
 
 
