@@ -84,6 +84,9 @@ def worker(label: str, endpoint: str) -> int:
         overrides = dict(config)
         environment = overrides.pop("environment")
         overrides.setdefault("otlp_endpoint", endpoint)
+        # A round queues its spans faster than the export thread (sharing the GIL) drains
+        # them: a queue that holds the whole round means every span is exported and charged.
+        overrides.setdefault("span_queue_size", 65536)
         settings = Settings.for_profile(environment, service_name="bench", **overrides)
         # A real file (one write per line, like stdout into a pipe), not a growing buffer.
         obs = instrument(app, settings, log_stream=open(os.devnull, "w"))  # noqa: SIM115

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_observability import conventions as names
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 # Accept a caller's request id only when it is short and plain (it lands in logs and headers).
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _TRACE_HEADERS = (b"traceparent", b"baggage")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _CLEARED_VARS = tuple(var for var in KNOWN_VARS.values() if var is not request_id_var)
 
 # The Instrumentation serving the current request (for traced() and friends).
@@ -86,6 +87,8 @@ class ObservabilityMiddleware:
         "_own",
         "_prefixes",
         "_sample_bound",
+        "_server_span_type",
+        "_server_spans",
         "_serving",
         "_started",
         "_tracer",
@@ -104,6 +107,8 @@ class ObservabilityMiddleware:
         self._header_bytes = self._header.encode("latin-1")
         self._tracer = obs.tracer
         self._sample_bound = obs.tracing.sample_bound
+        self._server_spans = obs.tracing.server_spans
+        self._server_span_type = self._server_spans.span_type if self._server_spans else None
         self._serving = (settings.service_name, settings.environment)
         self._http = obs.http_metrics
         self._access = obs.access_log
@@ -231,18 +236,34 @@ class ObservabilityMiddleware:
     ) -> trace.Span:
         bound = self._sample_bound
         trace_id = 0
-        if parent_ctx is None and bound is not None:
+        parent: SpanContext | None = None
+        if parent_ctx is not None:
+            parent = trace.get_current_span(parent_ctx).get_span_context()
+            if not parent.is_valid:
+                parent = None
+        if parent is None and bound is not None:
             # Root span: decide here, as TraceIdRatioBased would (see tracing.sampling).
             trace_id = getrandbits(128) or 1
             if (trace_id & TRACE_ID_LIMIT) >= bound:
                 return NonRecordingSpan(SpanContext(trace_id, getrandbits(64) or 1, False))
+        attributes = {names.ATTR_HTTP_REQUEST_METHOD: method, names.ATTR_URL_PATH: path,
+                      names.ATTR_URL_SCHEME: scope.get("scheme", "http")}
+        fast = self._server_spans
+        if fast is not None and fast.usable() and (trace_id or parent is not None):
+            # ParentBased: a remote parent's decision stands (tracing.server_span).
+            if parent is not None:
+                trace_id = parent.trace_id
+                flags, state = parent.trace_flags, parent.trace_state
+            else:
+                flags, state = _SAMPLED, None
+            context = SpanContext(trace_id, getrandbits(64) or 1, False, flags, state)
+            if not flags.sampled:
+                return NonRecordingSpan(context)
+            return fast.start(method, context, parent, attributes)
         token = preset_trace_id.set(trace_id) if trace_id else None
         try:
             return self._tracer.start_span(
-                method, context=parent_ctx, kind=SpanKind.SERVER,
-                attributes={names.ATTR_HTTP_REQUEST_METHOD: method, names.ATTR_URL_PATH: path,
-                            names.ATTR_URL_SCHEME: scope.get("scheme", "http")},
-            )
+                method, context=parent_ctx, kind=SpanKind.SERVER, attributes=attributes)
         finally:
             if token is not None:
                 preset_trace_id.reset(token)
@@ -262,7 +283,9 @@ class ObservabilityMiddleware:
         except Exception as exc:
             report_failure("metrics", exc)
         try:
-            if sampled:
+            if type(span) is self._server_span_type:
+                span.set_http_result(f"{method} {route}", route, status)
+            elif sampled:
                 span.update_name(f"{method} {route}")
                 span.set_attribute(names.ATTR_HTTP_ROUTE, route)
                 span.set_attribute(names.ATTR_HTTP_RESPONSE_STATUS_CODE, status)

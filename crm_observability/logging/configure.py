@@ -69,16 +69,23 @@ class ContainedHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
+            self.write(self.format(record))
+        except RecursionError:  # pragma: no cover - as logging.StreamHandler does
+            raise
+        except Exception as exc:  # an unrenderable value
+            errors.count_dropped(COMPONENT)
+            errors.report_failure(COMPONENT, exc)
+
+    def write(self, line: str) -> None:
+        """Write one formatted line; a failure is counted, never raised."""
+        try:
             if self.stream is None:
                 # stdout: a background writer, so a stalled reader never blocks the loop
                 stdout_writer().put(line)
                 return
             self.stream.write(line + "\n")
             self.stream.flush()
-        except RecursionError:  # pragma: no cover - as logging.StreamHandler does
-            raise
-        except Exception as exc:  # a closed pipe, a full disk, an unrenderable value
+        except Exception as exc:  # a closed pipe, a full disk
             errors.count_dropped(COMPONENT)
             errors.report_failure(COMPONENT, exc)
 
@@ -102,6 +109,15 @@ class Formatter(structlog.stdlib.ProcessorFormatter):
         for processor in self.processors:
             event = processor(logger, method, event)
         return str(event)
+
+    def render(self, logger: logging.Logger, method: str, event: dict[str, Any]) -> str:
+        """An event dict from the library's own code, without a LogRecord: same processors."""
+        event["_record"] = None  # the core fields then come from the clock and ``logger``
+        event["_from_structlog"] = True
+        out: Any = event
+        for processor in self.processors:
+            out = processor(logger, method, out)
+        return str(out)
 
 
 def parse_level(value: str | int, field: str) -> int:

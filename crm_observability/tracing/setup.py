@@ -22,6 +22,8 @@ from crm_observability.tracing import switch
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
+    from crm_observability.tracing.server_span import ServerSpanFactory
+
 __all__ = ["TracingRuntime", "configure_tracing", "traces_endpoint"]
 
 _log = logging.getLogger("crm_observability.tracing")
@@ -30,7 +32,9 @@ _log = logging.getLogger("crm_observability.tracing")
 class TracingRuntime:
     """What ``configure_tracing`` built: the tracer to use and the pipeline behind it."""
 
-    __slots__ = ("_done", "exporter", "provider", "sample_bound", "settings", "tracer")
+    __slots__ = (
+        "_done", "exporter", "provider", "sample_bound", "server_spans", "settings", "tracer",
+    )
 
     def __init__(
         self, settings: Settings, tracer: trace.Tracer, provider: Any = None, exporter: Any = None
@@ -41,6 +45,8 @@ class TracingRuntime:
         self.exporter = exporter  # the SafeExporter, or None when spans are not exported
         # For root spans the middleware samples itself (tracing.sampling); None: ask the SDK.
         self.sample_bound: int | None = None
+        # Builds the request's server span without the SDK tracer (tracing.server_span).
+        self.server_spans: ServerSpanFactory | None = None
         self._done = False
 
     @property
@@ -141,6 +147,7 @@ def _build_sdk(settings: Settings, exporter: SpanExporter | None) -> TracingRunt
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from crm_observability.tracing.exporters import (
         LOG_CAPTURE,
@@ -149,6 +156,7 @@ def _build_sdk(settings: Settings, exporter: SpanExporter | None) -> TracingRunt
         TenantAttributeProcessor,
     )
     from crm_observability.tracing.sampling import PresetIdGenerator, ratio_bound
+    from crm_observability.tracing.server_span import ServerSpanFactory
 
     factory = _exporter_factory(settings, exporter)
     resource = Resource.create({
@@ -166,18 +174,23 @@ def _build_sdk(settings: Settings, exporter: SpanExporter | None) -> TracingRunt
     )
     provider.add_span_processor(TenantAttributeProcessor())
     safe = None
+    batch = None
     if factory is not None:
         LOG_CAPTURE.attach()
         safe = SafeExporter(factory)
         # The SDK's processor already restarts its thread in a forked child (register_at_fork).
         queue = max(settings.span_queue_size, 1)
-        provider.add_span_processor(
-            BoundedBatchSpanProcessor(safe, max_queue_size=queue,
-                                      max_export_batch_size=min(512, queue))
-        )
+        batch = BoundedBatchSpanProcessor(safe, max_queue_size=queue,
+                                          max_export_batch_size=min(512, queue))
+        provider.add_span_processor(batch)
     tracer = provider.get_tracer(names.INSTRUMENTATION_NAME, __version__)
     runtime = TracingRuntime(settings, tracer, provider, safe)
     runtime.sample_bound = ratio_bound(settings.trace_sample_ratio)
+    runtime.server_spans = ServerSpanFactory(
+        provider.resource, InstrumentationScope(names.INSTRUMENTATION_NAME, __version__),
+        batch.on_end if batch is not None else None,
+        getattr(provider, "_active_span_processor", None),
+    )
     atexit.register(runtime.shutdown, min(settings.otlp_timeout_s, 5.0))
     return runtime
 
@@ -191,8 +204,9 @@ def _exporter_factory(settings: Settings, exporter: SpanExporter | None) -> Any:
     timeout = settings.otlp_timeout_s
 
     def build() -> SpanExporter:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        # The stock exporter's transport (env, TLS, retries) with a faster encoder.
+        from crm_observability.tracing.otlp_exporter import FastOTLPSpanExporter
 
-        return OTLPSpanExporter(endpoint=endpoint, timeout=timeout)
+        return FastOTLPSpanExporter(endpoint=endpoint, timeout=timeout)
 
     return build
