@@ -8,11 +8,11 @@ measured and not in the OpenAPI document.
 
 from __future__ import annotations
 
-import contextvars
 import gc
 import re
 import time
 import uuid
+from contextvars import ContextVar, Token
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +43,24 @@ _TRACE_HEADERS = (b"traceparent", b"baggage")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _CLEARED_VARS = tuple(var for var in KNOWN_VARS.values() if var is not request_id_var)
 
-# The Instrumentation serving the current request (for traced() and friends).
-current_instrumentation: contextvars.ContextVar[Instrumentation | None] = contextvars.ContextVar(
-    "crm_current_instrumentation", default=None
-)
+_EMPTY_EXTRA = extra_var.get()  # the unbound default
+
+
+def _outer_bindings() -> bool | None:
+    """True when the surrounding context has any request key bound, else None."""
+    for var in _CLEARED_VARS:
+        if var.get() is not None:
+            return True
+    return True if extra_var.get() else None
+
+
+def _scrub_bindings() -> None:
+    """Unset what the app bound and left bound (the surrounding context had nothing)."""
+    for var in _CLEARED_VARS:
+        if var.get() is not None:
+            var.set(None)
+    if extra_var.get():
+        extra_var.set(_EMPTY_EXTRA)
 
 
 def route_template(scope: Scope, base_root_path: str) -> str:
@@ -173,15 +187,16 @@ class ObservabilityMiddleware:
             span.set_attribute(names.ATTR_TENANT_ID, tenant_id)
         rid_bytes = request_id.encode("latin-1")
 
-        # A fresh context per request: nothing leaks from the previous request on the connection.
-        # Reset at the end undoes whatever the app bound too (a test client or server may
-        # run the next request in this same context).
-        tokens = [(var, var.set(None)) for var in _CLEARED_VARS]
-        tokens.append((extra_var, extra_var.set({})))  # type: ignore[arg-type]
-        tokens.append((request_id_var, request_id_var.set(request_id)))
-        if tenant_id is not None:
-            tokens.append((tenant_id_var, tenant_id_var.set(tenant_id)))
-        inst_token = current_instrumentation.set(self.obs)
+        # A fresh context per request: nothing leaks in from the context it runs in (a test
+        # client runs requests in the caller's), and the end undoes whatever the app bound.
+        # Under a server each request's task starts with nothing bound: no clearing needed.
+        outer = _outer_bindings()
+        if outer is not None:
+            tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
+                (var, var.set(None)) for var in _CLEARED_VARS]
+            tokens.append((extra_var, extra_var.set(_EMPTY_EXTRA)))
+        rid_token = request_id_var.set(request_id)
+        tenant_token = tenant_id_var.set(tenant_id) if tenant_id is not None else None
         app_token = serving_app_var.set(self._serving)
         tracer_token = request_tracer.set(self._tracer)
         otel_token = otel_context.attach(trace.set_span_in_context(span, parent_ctx))
@@ -225,11 +240,16 @@ class ObservabilityMiddleware:
             span.end(end_time=state[3])
             http.request_finished(metric_method)
             otel_context.detach(otel_token)
-            current_instrumentation.reset(inst_token)
             serving_app_var.reset(app_token)
             request_tracer.reset(tracer_token)
-            for var, token in reversed(tokens):
-                var.reset(token)
+            if tenant_token is not None:
+                tenant_id_var.reset(tenant_token)
+            request_id_var.reset(rid_token)
+            if outer is not None:
+                for var, token in reversed(tokens):
+                    var.reset(token)
+            else:
+                _scrub_bindings()
 
     def _start_span(
         self, method: str, path: str, scope: Scope, parent_ctx: otel_context.Context | None

@@ -422,3 +422,35 @@ def test_startup_objects_are_frozen_out_of_the_collector(freeze: bool) -> None:
         assert asyncio.run(ready.check_group("startup"))[0].name == "UP"
     finally:
         gc.unfreeze()
+
+
+def test_each_request_starts_unbound_and_leaves_the_callers_context_as_it_was() -> None:
+    from crm_observability.context import bind
+
+    app = FastAPI()
+
+    @app.get("/leaky")
+    async def leaky() -> dict[str, Any]:
+        seen = get_context()
+        bind(user_id="u-leak", cart="c-1")  # bound and never unbound
+        return seen
+
+    instrument(app, Settings.for_profile("testing", service_name="ctx-service"),
+               exporter=InMemorySpanExporter(), log_stream=io.StringIO())
+
+    async def calls() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            seen = []
+            # The first request runs where nothing is bound, the second where the caller
+            # bound keys: neither sees anything but its own request id.
+            seen.append((await client.get("/leaky")).json())
+            with bind_context(tenant_id="outer-tenant", flow="outer"):
+                seen.append((await client.get("/leaky")).json())
+                inside = get_context()
+            seen.append((await client.get("/leaky")).json())
+            return seen, {"inside": inside, "after": get_context()}
+
+    seen, caller = asyncio.run(calls())
+    assert [sorted(s) for s in seen] == [["request_id"]] * 3
+    assert caller == {"inside": {"tenant_id": "outer-tenant", "flow": "outer"}, "after": {}}
