@@ -66,6 +66,7 @@ _PLAIN_TYPES = (
 )
 _MAX_DEPTH = 8  # deeper structures are rendered as a redacted string
 _MEMO_LIMIT = 4096  # keys are classified once; untrusted key sets stay bounded
+_CLEAN_MAX_LEN = 256  # longer strings are rarely repeated verbatim
 _key_memo: dict[str, bool] = {}
 
 
@@ -130,7 +131,7 @@ class Redactor:
     (regex fragments) to the built-in list.
     """
 
-    __slots__ = ("_key_re", "_memo")
+    __slots__ = ("_clean", "_key_re", "_memo")
 
     # memo values: 0 = scan the value, 1 = redact it, 2 = leave it alone
     def __init__(self, skip: Iterable[str] = (), extra_keys: Iterable[str] = ()) -> None:
@@ -140,6 +141,9 @@ class Redactor:
             else _KEY_END_RE
         )
         self._memo: dict[str, int] = dict.fromkeys(skip, 2)
+        # Short strings already scanned and found clean (messages, routes, methods repeat
+        # on every line). Only clean ones: a secret is never kept here.  Bounded.
+        self._clean: set[str] = set()
 
     def is_secret_key(self, key: str) -> bool:
         """True when values under ``key`` are always replaced."""
@@ -164,7 +168,13 @@ class Redactor:
             if kind == 1:
                 event[key] = REDACTED
             elif type(value) is str:
-                event[key] = redact_text(value)
+                if value not in self._clean:
+                    redacted = redact_text(value)
+                    if redacted is value and len(value) <= _CLEAN_MAX_LEN:
+                        if len(self._clean) >= _MEMO_LIMIT:
+                            self._clean.clear()
+                        self._clean.add(value)
+                    event[key] = redacted
             elif not isinstance(value, _PLAIN_TYPES):
                 event[key] = self.value(value)
         return event

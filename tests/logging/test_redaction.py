@@ -183,3 +183,20 @@ def test_redaction_can_be_switched_off(configured: Callable[..., Capture]) -> No
     get_logger("raw").info("password=hunter2", email="gina@example.com")
     line = capture.one()
     assert line["message"] == "password=hunter2" and line["email"] == "gina@example.com"
+
+
+def test_clean_strings_are_remembered_secrets_never_and_the_memory_is_bounded() -> None:
+    from crm_observability.logging import redaction
+
+    redactor = redaction.Redactor()
+    for _ in range(3):
+        event = redactor(None, "info", {"event": "GET /contacts/{id} 200",
+                                        "note": "password=hunter2 and jane@example.com"})
+        assert event == {"event": "GET /contacts/{id} 200",
+                         "note": "password=[REDACTED] and j***@example.com"}
+    remembered = redactor._clean
+    assert "GET /contacts/{id} 200" in remembered
+    assert not any("hunter2" in text or "@" in text for text in remembered)
+    for i in range(redaction._MEMO_LIMIT + 10):
+        redactor(None, "info", {"event": f"line {i}"})
+    assert len(remembered) <= redaction._MEMO_LIMIT
