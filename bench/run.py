@@ -94,13 +94,15 @@ def sla_section(quick: bool) -> Section:
                   f"{PY} -m bench.service_slas --seconds {seconds:g} --max-seconds {max_s:g}")
     r = s.measure(seconds=seconds, max_seconds=max_s)
     sec.lines += [
-        f"contacts-service and deals-service (one uvicorn worker each, profile `{r.profile}`, "
+        f"contacts-service ({_workers(r.contacts_workers)}) and deals-service "
+        f"({_workers(r.deals_workers)}), profile `{r.profile}`, "
         "PostgreSQL + private Redis, spans exported over OTLP/HTTP) seeded with the testing "
         f"profile ({r.seeded.get('contacts', 0):,} contacts, {r.seeded.get('deals', 0):,} deals)."
         f" Open-loop offered load for {seconds:g} s per rate over a fixed mix (shares below); "
         "latency from each request's scheduled send time (no coordinated omission); status 0 "
         "= not answered before the end of the run. The document's rate first, then a rate "
-        "one worker per service sustains here.", ""]
+        "one worker per service sustains. Both services share the machine's two cores with "
+        "PostgreSQL, Redis, the span receiver and the load generator.", ""]
     for i, ph in enumerate(r.phases):
         sec.lines += [
             f"**{ph.rate:.0f} req/s**: statuses {ph.statuses}; requests that left more than "
@@ -122,6 +124,10 @@ def sla_section(quick: bool) -> Section:
                   f"The document's {s.READS_PER_SECOND_ASKED:,} reads/s would take "
                   f"**{r.cores_for_asked_reads} cores** (one worker each) at this rate."]
     return sec
+
+
+def _workers(n: int) -> str:
+    return "one uvicorn worker" if n == 1 else f"{n} uvicorn workers"
 
 
 def _slowest_seconds(output: str) -> float | None:

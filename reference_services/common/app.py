@@ -9,15 +9,17 @@ optional Redis cache, health checks, and the service's router.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from crm_observability import Settings
 from crm_observability import conventions as names
@@ -37,7 +39,7 @@ from reference_services import __version__
 from reference_services.common import db
 from reference_services.common.activity import ActiveUsers
 from reference_services.common.auth import Principal, health_authorizer
-from reference_services.common.cache import ReadCache, redis_client
+from reference_services.common.cache import ReadCache, async_redis_client, redis_client
 from reference_services.common.config import ServiceConfig
 from reference_services.common.downstream import Downstream
 from reference_services.common.errors import (
@@ -47,6 +49,7 @@ from reference_services.common.errors import (
 )
 
 API_PREFIX = "/api/v1"
+JSON = "application/json"
 # Readiness answers within the 1 s budget even when a check hangs.
 HEALTH_TIMEOUT_S = 0.5
 HEALTH_CACHE_TTL_S = 0.2
@@ -60,6 +63,7 @@ class ServiceState:
     config: ServiceConfig
     engine: Engine
     sessions: sessionmaker[Session]
+    reads: sessionmaker[Session]  # autocommit sessions: read-only endpoints
     obs: Instrumentation
     active_users: ActiveUsers
     cache: ReadCache | None = None
@@ -115,7 +119,8 @@ def build_app(
     obs = instrument(app, settings, exporter=exporter, log_stream=log_stream,
                      health_authorizer=health_authorizer(config.jwt_secret))
     state = ServiceState(config=config, engine=engine, sessions=db.session_factory(engine),
-                         obs=obs, active_users=ActiveUsers())
+                         reads=db.read_session_factory(engine), obs=obs,
+                         active_users=ActiveUsers())
     state_box.append(state)
     app.state.service = state
     app.state.config = config
@@ -153,7 +158,8 @@ def _add_cache(state: ServiceState, warmup: Warmup | None) -> None:
         names.CACHE_REQUESTS_TOTAL, "Read-cache lookups by result",
         labelnames=(names.LABEL_CACHE_RESULT,))
     client = redis_client(url)
-    state.cache = ReadCache(client, state.config.service, counter, ttl_s=state.config.cache_ttl_s)
+    state.cache = ReadCache(client, state.config.service, counter, ttl_s=state.config.cache_ttl_s,
+                            aclient=async_redis_client(url))
     state.obs.health.add("redis", RedisHealthIndicator(client), groups=("readiness",))
     if warmup is not None:
         started = time.perf_counter()
@@ -204,15 +210,39 @@ async def close(state: ServiceState) -> None:
         await peer.aclose()
     if state.cache is not None:
         state.cache.client.close()
+        if state.cache.aclient is not None:
+            await state.cache.aclient.aclose()
     state.engine.dispose()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
-    with request.app.state.service.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: one session per request.
+
+    ``async`` so that FastAPI does not hop to the thread pool to open it and again to
+    close it (a sync generator costs two hops); a session that touched the database
+    is closed in a worker thread, since returning its connection is a round trip.
+    """
+    session = request.app.state.service.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def service_state(request: Request) -> ServiceState:
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """An already-validated response model as JSON, as FastAPI would have written it.
+
+    Returning a ``Response`` skips FastAPI's second validation of the return value
+    against ``response_model`` (the route still declares it for the OpenAPI document).
+    """
+    return Response(model.__pydantic_serializer__.to_json(model), status_code=status_code,
+                    media_type=JSON)
+
+
+async def service_state(request: Request) -> ServiceState:
+    # async: a sync dependency, however trivial, costs a thread-pool hop per request.
     state: ServiceState = request.app.state.service
     return state

@@ -7,6 +7,7 @@ package and are applied programmatically at start.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+IDLE_PING_S = 1.0  # a pooled connection idle for longer is tested before use
 # Stable constraint names, so migrations and models agree on every backend.
 NAMING = {
     "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,7 +48,7 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine that fails fast when the database is down (health checks need that)."""
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
     else:
@@ -54,7 +57,34 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float = IDLE_PING_S) -> None:
+    """Test a pooled connection on checkout only when it sat idle for ``idle_s``.
+
+    ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every request;
+    under load connections come back within milliseconds and a dead one is far more
+    likely after a quiet spell.  A connection that dies while busy still fails its
+    query, and SQLAlchemy then invalidates the whole pool (the request gets a 503).
+    """
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except Exception as exc:
+            # The pool discards this connection and checks out a fresh one.
+            raise DisconnectionError(str(exc)) from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -67,6 +97,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only: each statement in autocommit, on the same pool.
+
+    A transactional read costs BEGIN and ROLLBACK round trips around its queries;
+    PostgreSQL's READ COMMITTED gives every statement its own snapshot anyway, so
+    a read sees the same data either way.  Never write through these sessions.
+    """
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                        expire_on_commit=False)
 
 
 def _alembic_config(engine: Engine) -> Config:

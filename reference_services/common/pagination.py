@@ -19,11 +19,14 @@ class PageRequest:
     offset: int
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageRequest:
-    """FastAPI dependency: ``?limit=&offset=``; a page size over the bound is a 422."""
+    """FastAPI dependency: ``?limit=&offset=``; a page size over the bound is a 422.
+
+    ``async`` only so that FastAPI calls it inline instead of in the thread pool.
+    """
     return PageRequest(limit=limit, offset=offset)
 
 

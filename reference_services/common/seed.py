@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 
 from reference_services.accounts.models import Account, User
 from reference_services.common import db
@@ -62,6 +62,10 @@ def _insert(engine: Engine, model: Any, rows: list[dict[str, Any]]) -> int:
     with engine.begin() as connection:
         for start in range(0, len(rows), _BATCH):
             connection.execute(insert(model), rows[start:start + _BATCH])
+        if rows and connection.dialect.name == "postgresql":
+            # Fresh statistics: until autovacuum gets to a bulk-loaded table, the planner
+            # guesses its size and may scan where an index (search trigrams) would do.
+            connection.execute(text(f"ANALYZE {model.__tablename__}"))
     return len(rows)
 
 

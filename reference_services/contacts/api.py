@@ -10,9 +10,16 @@ from sqlalchemy.orm import Session
 
 from crm_observability import conventions as names
 from crm_observability.tracing import set_span_attributes, traced
-from reference_services.common.app import API_PREFIX, ServiceState, get_session, service_state
+from reference_services.common.app import (
+    API_PREFIX,
+    JSON,
+    ServiceState,
+    get_session,
+    json_response,
+    service_state,
+)
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE, Principal, require_role
-from reference_services.common.cache import read_through
+from reference_services.common.cache import read_through_json
 from reference_services.common.errors import ApiError
 from reference_services.common.pagination import Page, PageRequest, page_request
 from reference_services.common.types import PathId, SearchText
@@ -47,34 +54,42 @@ def search_contacts(repo: ContactRepository, text: str, page: PageRequest,
 
 
 @router.get("", response_model=Page[ContactOut], summary="List or search contacts")
-def list_contacts(request: Request, user: Reader, session: DbSession, page: Paging,
-                  q: SearchText = None) -> Page[ContactOut]:
-    repo = ContactRepository(session, user.tenant_id)
-    if q:
-        items, total = search_contacts(repo, q, page, request)
-    else:
-        rows, total = repo.list(page)
-        items = [ContactOut.model_validate(r) for r in rows]
-    return Page[ContactOut](items=items, total=total, limit=page.limit, offset=page.offset)
+def list_contacts(request: Request, user: Reader, state: State, page: Paging,
+                  q: SearchText = None) -> Response:
+    # The session is opened here, in the one worker thread FastAPI runs this in.
+    with state.reads() as session:
+        repo = ContactRepository(session, user.tenant_id)
+        if q:
+            items, total = search_contacts(repo, q, page, request)
+        else:
+            rows, total = repo.list(page)
+            items = [ContactOut.model_validate(r) for r in rows]
+    # Built and validated here: returned as JSON so FastAPI does not validate it twice.
+    return json_response(Page[ContactOut](items=items, total=total, limit=page.limit,
+                                          offset=page.offset))
 
 
 @router.post("", response_model=ContactOut, status_code=201, summary="Create a contact")
 def create_contact(request: Request, body: ContactCreate, user: Writer,
-                   session: DbSession) -> ContactOut:
-    row = ContactRepository(session, user.tenant_id).add(body.model_dump())
+                   state: State) -> Response:
+    with state.sessions() as session:
+        row = ContactRepository(session, user.tenant_id).add(body.model_dump())
+        out = ContactOut.model_validate(row)
     request.app.state.contacts_created.inc()
-    return ContactOut.model_validate(row)
+    return json_response(out, status_code=201)
 
 
 @router.get("/{contact_id}", response_model=ContactOut, summary="Read a contact")
-def get_contact(contact_id: PathId, user: Reader, session: DbSession,
-                state: State) -> ContactOut:
-    repository = ContactRepository(session, user.tenant_id)
-    out = read_through(state.cache, user.tenant_id, KIND, contact_id,
-                       lambda: repository.get(contact_id), ContactOut)
-    if out is None:
+async def get_contact(contact_id: PathId, user: Reader, state: State) -> Response:
+    def load() -> ContactOut | None:
+        with state.reads() as session:
+            row = ContactRepository(session, user.tenant_id).get(contact_id)
+            return None if row is None else ContactOut.model_validate(row)
+
+    raw = await read_through_json(state.cache, user.tenant_id, KIND, contact_id, load)
+    if raw is None:
         raise _not_found(contact_id)
-    return out
+    return Response(raw, media_type=JSON)
 
 
 @router.patch("/{contact_id}", response_model=ContactOut, summary="Change a contact")

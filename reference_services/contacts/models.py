@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reference_services.common.db import Base, utcnow
@@ -15,6 +15,11 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "email", name="uq_contacts_tenant_email"),
         Index("ix_contacts_tenant_last_name", "tenant_id", "last_name"),
+        # The search's substring match (migration 0004): PostgreSQL trigram indexes only.
+        *(Index(f"ix_contacts_{column}_trgm", func.lower(column), postgresql_using="gin",
+                postgresql_ops={"lower": "gin_trgm_ops"},
+                postgresql_with={"fastupdate": "off"}).ddl_if(dialect="postgresql")
+          for column in ("first_name", "last_name", "email", "company")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

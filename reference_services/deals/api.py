@@ -8,8 +8,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from reference_services.common.app import API_PREFIX, ServiceState, get_session, service_state
+from reference_services.common.app import (
+    API_PREFIX,
+    JSON,
+    ServiceState,
+    get_session,
+    service_state,
+)
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE, Principal, require_role
+from reference_services.common.cache import read_through_json
 from reference_services.common.errors import ApiError
 from reference_services.common.pagination import Page, PageRequest, page_request
 from reference_services.common.types import PathId
@@ -23,6 +30,9 @@ from reference_services.deals.schemas import (
     StageSummary,
 )
 
+KIND = "deal"
+PIPELINE_KIND, PIPELINE_ID = "pipeline", 0  # one cached pipeline per tenant
+PIPELINE_TTL_S = 5
 # The full prefix on the router itself: route templates (metric labels) then carry it.
 router = APIRouter(prefix=f"{API_PREFIX}/deals", tags=["deals"])
 
@@ -71,30 +81,54 @@ async def create_deal(body: DealCreate, user: Writer, session: DbSession,
     await check_contact(state, user, body.contact_id)
     values = {**body.model_dump(), "stage": body.stage.value, "owner_id": user.user_id}
     row = await run_in_threadpool(DealRepository(session, user.tenant_id).add, values)
+    if state.cache is not None:
+        await state.cache.aevict(user.tenant_id, PIPELINE_KIND, PIPELINE_ID)
     return DealOut.model_validate(row)
 
 
 @router.get("/pipeline", response_model=Pipeline, summary="Deals and amounts per stage")
-def pipeline_view(user: Reader, session: DbSession) -> Pipeline:
-    per_stage = DealRepository(session, user.tenant_id).pipeline()
-    stages = [StageSummary(stage=s, count=c, amount=round(a, 2))
-              for s, (c, a) in per_stage.items()]
-    open_amount = sum(a for s, (_, a) in per_stage.items() if s not in CLOSED_STAGES)
-    return Pipeline(stages=stages, total_count=sum(s.count for s in stages),
-                    total_amount=round(sum(s.amount for s in stages), 2),
-                    open_amount=round(open_amount, 2))
+async def pipeline_view(user: Reader, state: State) -> Response:
+    def load() -> Pipeline:
+        with state.reads() as session:
+            per_stage = DealRepository(session, user.tenant_id).pipeline()
+        stages = [StageSummary(stage=s, count=c, amount=round(a, 2))
+                  for s, (c, a) in per_stage.items()]
+        open_amount = sum(a for s, (_, a) in per_stage.items() if s not in CLOSED_STAGES)
+        return Pipeline(stages=stages, total_count=sum(s.count for s in stages),
+                        total_amount=round(sum(s.amount for s in stages), 2),
+                        open_amount=round(open_amount, 2))
+
+    # Evicted by every write of the tenant's deals; the short TTL bounds what a read
+    # racing a write (computed before its commit, stored after its eviction) can leave.
+    raw = await read_through_json(state.cache, user.tenant_id, PIPELINE_KIND, PIPELINE_ID,
+                                  load, ttl_s=PIPELINE_TTL_S)
+    assert raw is not None  # a pipeline always exists (zeros for a new tenant)
+    return Response(raw, media_type=JSON)
 
 
 @router.get("/{deal_id}", response_model=DealOut, summary="Read a deal")
-def get_deal(deal_id: PathId, user: Reader, session: DbSession) -> DealOut:
-    row = DealRepository(session, user.tenant_id).get(deal_id)
-    if row is None:
+async def get_deal(deal_id: PathId, user: Reader, state: State) -> Response:
+    def load() -> DealOut | None:
+        with state.reads() as session:
+            row = DealRepository(session, user.tenant_id).get(deal_id)
+            return None if row is None else DealOut.model_validate(row)
+
+    raw = await read_through_json(state.cache, user.tenant_id, KIND, deal_id, load)
+    if raw is None:
         raise _not_found(deal_id)
-    return DealOut.model_validate(row)
+    return Response(raw, media_type=JSON)
+
+
+def _evict(state: ServiceState, tenant_id: str, deal_id: int) -> None:
+    """After a committed change to a deal: its cached copy and the tenant's pipeline."""
+    if state.cache is not None:
+        state.cache.evict(tenant_id, KIND, deal_id)
+        state.cache.evict(tenant_id, PIPELINE_KIND, PIPELINE_ID)
 
 
 @router.patch("/{deal_id}", response_model=DealOut, summary="Change a deal or move its stage")
-def update_deal(deal_id: PathId, body: DealUpdate, user: Writer, session: DbSession) -> DealOut:
+def update_deal(deal_id: PathId, body: DealUpdate, user: Writer, session: DbSession,
+                state: State) -> DealOut:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("stage") == Stage.CLOSED_WON:
         # One way to win a deal, so crm_deals_won_total counts every win once.
@@ -112,11 +146,13 @@ def update_deal(deal_id: PathId, body: DealUpdate, user: Writer, session: DbSess
     if row.stage in CLOSED_STAGES and "stage" in changes:
         raise ApiError(409, "conflict", f"deal {deal_id} is closed ({row.stage})", "body.stage")
     updated = repo.update(deal_id, changes)
+    _evict(state, user.tenant_id, deal_id)
     return DealOut.model_validate(updated)
 
 
 @router.post("/{deal_id}/won", response_model=DealOut, summary="Mark a deal won")
-def win_deal(deal_id: PathId, user: Writer, session: DbSession, request: Request) -> DealOut:
+def win_deal(deal_id: PathId, user: Writer, session: DbSession, request: Request,
+             state: State) -> DealOut:
     repo = DealRepository(session, user.tenant_id)
     row = repo.get(deal_id)
     if row is None:
@@ -124,12 +160,15 @@ def win_deal(deal_id: PathId, user: Writer, session: DbSession, request: Request
     if row.stage in CLOSED_STAGES:
         raise ApiError(409, "conflict", f"deal {deal_id} is already closed ({row.stage})")
     repo.mark_won(row)
+    _evict(state, user.tenant_id, deal_id)
     request.app.state.deals_won.inc()
     return DealOut.model_validate(row)
 
 
 @router.delete("/{deal_id}", status_code=204, response_class=Response, summary="Delete a deal")
-def delete_deal(deal_id: PathId, user: Writer, session: DbSession) -> Response:
+def delete_deal(deal_id: PathId, user: Writer, session: DbSession,
+                state: State) -> Response:
     if not DealRepository(session, user.tenant_id).delete(deal_id):
         raise _not_found(deal_id)
+    _evict(state, user.tenant_id, deal_id)
     return Response(status_code=204)

@@ -185,3 +185,43 @@ async def test_lead_conversion_creates_account_and_contact(stack: Stack) -> None
         assert (await lc.get(f"{LEADS}/{twin}")).json()["status"] == "new"
         listed = (await lc.get(LEADS, params={"status": "converted"})).json()
         assert [x["id"] for x in listed["items"]] == [lead_id]
+
+
+async def test_cached_reads_follow_every_write(stack: Stack) -> None:
+    # With Redis on, single reads and the pipeline are cached: each write must evict them.
+    contacts = stack.app("contacts")
+    deals = stack.app("deals", transports={"contacts": httpx.ASGITransport(app=contacts)})
+    t = tenant()
+    async with client(contacts, token(t)) as cc, client(deals, token(t)) as dc:
+        made = await cc.post(CONTACTS, json=person(7))
+        contact_id = made.json()["id"]
+        # The total comes with the page, and on its own past the last page.
+        assert (await cc.get(CONTACTS)).json()["total"] == 1
+        beyond = (await cc.get(CONTACTS, params={"offset": 50})).json()
+        assert (beyond["items"], beyond["total"]) == ([], 1)
+        first = await cc.get(f"{CONTACTS}/{contact_id}")
+        again = await cc.get(f"{CONTACTS}/{contact_id}")  # a hit when Redis is on
+        assert first.json() == again.json() == made.json()
+        assert again.headers["content-type"] == "application/json"
+        await cc.patch(f"{CONTACTS}/{contact_id}", json={"company": "Analytical Engines"})
+        assert (await cc.get(f"{CONTACTS}/{contact_id}")).json()["company"] == \
+            "Analytical Engines"
+
+        async def open_count() -> tuple[int, float]:
+            body = (await dc.get(f"{DEALS}/pipeline")).json()
+            return body["total_count"], body["open_amount"]
+
+        assert await open_count() == (0, 0.0)
+        deal = (await dc.post(DEALS, json={"title": "A", "amount": 10,
+                                           "contact_id": contact_id})).json()
+        assert await open_count() == (1, 10.0)
+        assert (await dc.get(f"{DEALS}/{deal['id']}")).json()["amount"] == 10.0
+        await dc.patch(f"{DEALS}/{deal['id']}", json={"amount": 12.5})
+        assert (await dc.get(f"{DEALS}/{deal['id']}")).json()["amount"] == 12.5
+        assert await open_count() == (1, 12.5)
+        await dc.post(f"{DEALS}/{deal['id']}/won")
+        assert (await dc.get(f"{DEALS}/{deal['id']}")).json()["stage"] == "closed_won"
+        assert await open_count() == (1, 0.0)
+        assert (await dc.delete(f"{DEALS}/{deal['id']}")).status_code == 204
+        assert (await dc.get(f"{DEALS}/{deal['id']}")).status_code == 404
+        assert await open_count() == (0, 0.0)

@@ -23,7 +23,7 @@ async def test_readiness_and_startup_cover_database_cache_and_migrations(stack: 
         assert ready["database"]["status"] == "UP"
         assert ("redis" in ready) == bool(stack.cache)
         startup = (await authed.get(names.STARTUP_PATH)).json()["components"]
-        assert startup["migrations"] == {"status": "UP", "details": {"revision": "0003"}}
+        assert startup["migrations"] == {"status": "UP", "details": {"revision": "0004"}}
         if stack.cache:
             assert startup["cache-warmup"]["status"] == "UP"
         live = await anon.get(names.LIVENESS_PATH)

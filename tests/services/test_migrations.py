@@ -38,7 +38,7 @@ def test_migrations_match_the_models_on_sqlite(tmp_path: Path) -> None:
     assert not db.migrations_applied(engine)
     db.upgrade(engine)
     assert db.migrations_applied(engine)
-    assert db.stored_revision(engine) == db.head_revision() == "0003"
+    assert db.stored_revision(engine) == db.head_revision() == "0004"
     assert set(inspect(engine).get_table_names()) == TABLES
     assert _diff(url) == []
     command.downgrade(db._alembic_config(engine), "base")

@@ -9,7 +9,12 @@ import pytest
 from fastapi import FastAPI, Request
 
 from reference_services.common.activity import ActiveUsers
-from reference_services.common.auth import decode_token, health_authorizer, issue_token
+from reference_services.common.auth import (
+    VerifiedTokens,
+    decode_token,
+    health_authorizer,
+    issue_token,
+)
 from reference_services.common.config import DEV_JWT_SECRET, ConfigError, ServiceConfig
 from reference_services.common.errors import ApiError, BodySizeLimit, install_error_handlers
 from tests.services.conftest import SECRET
@@ -91,6 +96,31 @@ def test_expired_and_foreign_tokens_are_401() -> None:
     assert not authorize({"authorization": f"Bearer {foreign}"})
     assert not authorize({"authorization": "Basic abc"})
     assert not authorize({})
+
+
+def test_verified_tokens_are_reused_only_until_they_expire() -> None:
+    clock = Clock()
+    clock.now = time.time()
+    tokens = VerifiedTokens(max_entries=2, clock=clock)
+    raw = issue_token(SECRET, tenant="t", user="u", ttl_s=60, now=clock.now)
+    first = tokens.decode(SECRET, raw)
+    assert first.tenant_id == "t" and tokens.decode(SECRET, raw) is first  # cached
+    # Never served for another secret: the signature is checked again, and fails.
+    with pytest.raises(ApiError, match="Signature verification failed"):
+        tokens.decode("another-secret-that-is-long-enough-000", raw)
+    with pytest.raises(ApiError, match="invalid token"):
+        tokens.decode(SECRET, raw + "x")
+    # An entry is used only before its exp: seed one for a token PyJWT now refuses.
+    old = issue_token(SECRET, tenant="t", user="old", now=time.time() - 90_000)
+    tokens._entries[(SECRET, old)] = (first, clock.now + 10)
+    assert tokens.decode(SECRET, old) is first
+    clock.now += 11
+    with pytest.raises(ApiError, match="token has expired"):
+        tokens.decode(SECRET, old)
+    assert (SECRET, old) not in tokens._entries
+    for n in range(5):  # bounded
+        tokens.decode(SECRET, issue_token(SECRET, tenant="t", user=f"u{n}"))
+    assert len(tokens._entries) <= 2
 
 
 async def test_streamed_body_over_the_limit_is_413() -> None:
