@@ -193,17 +193,48 @@ def memory_section(quick: bool) -> Section:
 
 
 def micro_section(quick: bool) -> Section:
-    sec = Section("5. In-process micro-benchmarks (for reference)",
-                  f"{PY} -m bench.bench_inprocess; {PY} -m bench.bench_metrics")
+    sec = Section("5. In-process micro-benchmarks",
+                  f"{PY} -m bench.bench_inprocess; {PY} -m bench.bench_metrics; "
+                  f"{PY} -m bench.bench_encoding; {PY} -m bench.bench_import")
+    outputs: dict[str, str] = {}
     for module, args in (("bench_inprocess", ["--rounds", "3" if quick else "7"]),
-                         ("bench_metrics", [])):
-        if not (ROOT / "bench" / f"{module}.py").exists():
-            continue
+                         ("bench_metrics", []), ("bench_encoding", []), ("bench_import", [])):
         out = subprocess.run([sys.executable, "-m", f"bench.{module}", *args], cwd=ROOT,
                              capture_output=True, text=True, timeout=600)
+        outputs[module] = text = (out.stdout or out.stderr).strip()
         sec.lines += [f"`{PY} -m bench.{module} {' '.join(args)}`".replace(" `", "`"), "",
-                      "```", (out.stdout or out.stderr).strip(), "```", ""]
+                      "```", text, "```", ""]
+    sec.targets += _micro_targets(outputs)
     return sec
+
+
+def _figure(pattern: str, text: str) -> float | None:
+    m = re.search(pattern, text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def _micro_targets(outputs: dict[str, str]) -> list[tuple[str, str, str, bool]]:
+    """Issue 2's in-process floors, read from the benchmarks' own output lines."""
+    wanted = [
+        ("in-process overhead, production profile", outputs["bench_inprocess"],
+         r"^production \(1% sampling\)\s+[\d.]+\s+([\d.]+)", 30.0, "µs"),
+        ("in-process overhead, 100% sampling (no export)", outputs["bench_inprocess"],
+         r"^production at 100% sampling, no export\s+[\d.]+\s+([\d.]+)", 60.0, "µs"),
+        ("pre-bound counter increment", outputs["bench_metrics"],
+         r"^ours: pre-bound counter \.inc\(\)\s+([\d.]+)", 1.0, "µs"),
+        ("@timed per call (sync, over the bare call)", outputs["bench_metrics"],
+         r"^@timed sync - bare \(µs\)\s+([\d.]+)", 3.0, "µs"),
+        ("@timed per call (async, over the bare call)", outputs["bench_metrics"],
+         r"^@timed async - bare \(µs\)\s+([\d.]+)", 3.0, "µs"),
+        ("import crm_observability", outputs["bench_import"],
+         r"median ([\d.]+) s", 0.150, "s"),
+    ]
+    targets = []
+    for what, text, pattern, limit, unit in wanted:
+        got = _figure(pattern, text)
+        shown = "not measured" if got is None else f"{got:g} {unit}"
+        targets.append((what, shown, f"≤ {limit:g} {unit}", got is not None and got <= limit))
+    return targets
 
 
 METHOD = [
