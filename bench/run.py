@@ -96,7 +96,7 @@ def sla_section(quick: bool) -> Section:
     sec.lines += [
         f"contacts-service ({_workers(r.contacts_workers)}) and deals-service "
         f"({_workers(r.deals_workers)}), profile `{r.profile}`, "
-        "PostgreSQL + private Redis, spans exported over OTLP/HTTP) seeded with the testing "
+        "PostgreSQL + private Redis, spans exported over OTLP/HTTP, seeded with the testing "
         f"profile ({r.seeded.get('contacts', 0):,} contacts, {r.seeded.get('deals', 0):,} deals)."
         f" Open-loop offered load for {seconds:g} s per rate over a fixed mix (shares below); "
         "latency from each request's scheduled send time (no coordinated omission); status 0 "
