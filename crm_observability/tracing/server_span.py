@@ -128,6 +128,8 @@ class ServerSpan(trace.Span, ReadableSpan):
 
     def set_http_result(self, name: str, route: str, status: int) -> None:
         """The middleware's attributes at the end of the request (types known: no checks)."""
+        if self._end_time is not None:  # the app ended it early: as after end(), ignored
+            return
         self._name = name
         self._attributes["http.route"] = route
         self._attributes["http.response.status_code"] = status

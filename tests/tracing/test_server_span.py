@@ -246,3 +246,30 @@ def test_the_fast_encoder_writes_server_spans_as_the_stock_encoder_does(
     fast = ExportTraceServiceRequest.FromString(encode_spans(spans))
     assert fast == stock_encode(spans)
     assert len(fast.resource_spans[0].scope_spans[0].spans) >= 2
+
+
+def test_a_server_span_the_app_ends_early_is_exported_once_as_it_was() -> None:
+    app = FastAPI()
+
+    @app.get("/early")
+    async def early() -> dict[str, str]:
+        trace.get_current_span().end()  # e.g. a use_span(..., end_on_exit=True) misuse
+        return {"ok": "yes"}
+
+    exporter = InMemorySpanExporter()
+    obs = instrument(app, Settings.for_profile("development", service_name="early-end"),
+                     exporter=exporter, log_stream=io.StringIO())
+
+    async def call() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/early")).status_code
+
+    try:
+        assert asyncio.run(call()) == 200
+        assert obs.tracing.force_flush(5)
+        (span,) = exporter.get_finished_spans()
+        assert span.name == "GET"  # renamed only while recording
+        assert "http.route" not in (span.attributes or {})
+    finally:
+        obs.tracing.shutdown()
