@@ -46,12 +46,18 @@ _CLEARED_VARS = tuple(var for var in KNOWN_VARS.values() if var is not request_i
 _EMPTY_EXTRA = extra_var.get()  # the unbound default
 
 
-def _outer_bindings() -> bool | None:
-    """True when the surrounding context has any request key bound, else None."""
+def _clear_outer_bindings() -> list[tuple[ContextVar[Any], Token[Any]]] | None:
+    """Unbind what the surrounding context bound: tokens that restore it, or None if nothing."""
     for var in _CLEARED_VARS:
         if var.get() is not None:
-            return True
-    return True if extra_var.get() else None
+            break
+    else:
+        if not extra_var.get():
+            return None
+    tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
+        (var, var.set(None)) for var in _CLEARED_VARS]
+    tokens.append((extra_var, extra_var.set(_EMPTY_EXTRA)))
+    return tokens
 
 
 def _scrub_bindings() -> None:
@@ -190,11 +196,7 @@ class ObservabilityMiddleware:
         # A fresh context per request: nothing leaks in from the context it runs in (a test
         # client runs requests in the caller's), and the end undoes whatever the app bound.
         # Under a server each request's task starts with nothing bound: no clearing needed.
-        outer = _outer_bindings()
-        if outer is not None:
-            tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
-                (var, var.set(None)) for var in _CLEARED_VARS]
-            tokens.append((extra_var, extra_var.set(_EMPTY_EXTRA)))
+        outer = _clear_outer_bindings()
         rid_token = request_id_var.set(request_id)
         tenant_token = tenant_id_var.set(tenant_id) if tenant_id is not None else None
         app_token = serving_app_var.set(self._serving)
@@ -246,7 +248,7 @@ class ObservabilityMiddleware:
                 tenant_id_var.reset(tenant_token)
             request_id_var.reset(rid_token)
             if outer is not None:
-                for var, token in reversed(tokens):
+                for var, token in reversed(outer):
                     var.reset(token)
             else:
                 _scrub_bindings()
