@@ -83,5 +83,6 @@ def log_access(
             _logger.makeRecord(_NAME, level, __file__, 0, event, (), None,
                                extra=_EXTRA_ERROR if status >= 500 else _EXTRA)
         )
-    except Exception as exc:  # telemetry never breaks the request
+    except Exception as exc:  # telemetry never breaks the request; the line is lost, counted
+        errors.count_dropped("logging")
         errors.report_failure("logging", exc)
