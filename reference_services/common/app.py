@@ -39,7 +39,12 @@ from reference_services import __version__
 from reference_services.common import db
 from reference_services.common.activity import ActiveUsers
 from reference_services.common.auth import Principal, health_authorizer
-from reference_services.common.cache import ReadCache, async_redis_client, redis_client
+from reference_services.common.cache import (
+    ReadCache,
+    async_redis_client,
+    read_through_json,
+    redis_client,
+)
 from reference_services.common.config import ServiceConfig
 from reference_services.common.downstream import Downstream
 from reference_services.common.errors import (
@@ -240,6 +245,25 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """
     return Response(model.__pydantic_serializer__.to_json(model), status_code=status_code,
                     media_type=JSON)
+
+
+async def entity_response(
+    state: ServiceState, tenant_id: str, kind: str, entity_id: int,
+    repository: Callable[[Session, str], Any], schema: type[BaseModel],
+) -> Response | None:
+    """One entity of the tenant as a JSON response, read through the cache; None if absent.
+
+    ``repository(session, tenant_id).get(entity_id)`` loads it (in the thread pool, in
+    an autocommit session) on a miss, and ``schema`` is what the endpoint answers.
+    """
+
+    def load() -> BaseModel | None:
+        with state.reads() as session:
+            row = repository(session, tenant_id).get(entity_id)
+            return None if row is None else schema.model_validate(row)
+
+    raw = await read_through_json(state.cache, tenant_id, kind, entity_id, load)
+    return None if raw is None else Response(raw, media_type=JSON)
 
 
 async def service_state(request: Request) -> ServiceState:

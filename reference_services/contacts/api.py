@@ -12,14 +12,13 @@ from crm_observability import conventions as names
 from crm_observability.tracing import set_span_attributes, traced
 from reference_services.common.app import (
     API_PREFIX,
-    JSON,
     ServiceState,
+    entity_response,
     get_session,
     json_response,
     service_state,
 )
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE, Principal, require_role
-from reference_services.common.cache import read_through_json
 from reference_services.common.errors import ApiError
 from reference_services.common.pagination import Page, PageRequest, page_request
 from reference_services.common.types import PathId, SearchText
@@ -81,15 +80,11 @@ def create_contact(request: Request, body: ContactCreate, user: Writer,
 
 @router.get("/{contact_id}", response_model=ContactOut, summary="Read a contact")
 async def get_contact(contact_id: PathId, user: Reader, state: State) -> Response:
-    def load() -> ContactOut | None:
-        with state.reads() as session:
-            row = ContactRepository(session, user.tenant_id).get(contact_id)
-            return None if row is None else ContactOut.model_validate(row)
-
-    raw = await read_through_json(state.cache, user.tenant_id, KIND, contact_id, load)
-    if raw is None:
+    found = await entity_response(state, user.tenant_id, KIND, contact_id,
+                                  ContactRepository, ContactOut)
+    if found is None:
         raise _not_found(contact_id)
-    return Response(raw, media_type=JSON)
+    return found
 
 
 @router.patch("/{contact_id}", response_model=ContactOut, summary="Change a contact")

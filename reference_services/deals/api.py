@@ -12,6 +12,7 @@ from reference_services.common.app import (
     API_PREFIX,
     JSON,
     ServiceState,
+    entity_response,
     get_session,
     service_state,
 )
@@ -108,15 +109,10 @@ async def pipeline_view(user: Reader, state: State) -> Response:
 
 @router.get("/{deal_id}", response_model=DealOut, summary="Read a deal")
 async def get_deal(deal_id: PathId, user: Reader, state: State) -> Response:
-    def load() -> DealOut | None:
-        with state.reads() as session:
-            row = DealRepository(session, user.tenant_id).get(deal_id)
-            return None if row is None else DealOut.model_validate(row)
-
-    raw = await read_through_json(state.cache, user.tenant_id, KIND, deal_id, load)
-    if raw is None:
+    found = await entity_response(state, user.tenant_id, KIND, deal_id, DealRepository, DealOut)
+    if found is None:
         raise _not_found(deal_id)
-    return Response(raw, media_type=JSON)
+    return found
 
 
 def _evict(state: ServiceState, tenant_id: str, deal_id: int) -> None:
