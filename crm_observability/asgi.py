@@ -300,7 +300,7 @@ class ObservabilityMiddleware:
         status: int = state[0] or 500
         route = route_template(scope, self.obs.base_root_path)
         try:
-            trace_id = format(span.get_span_context().trace_id, "032x") if sampled else None
+            trace_id = span.get_span_context().trace_id if sampled else None
             self._http.observe(metric_method, route, status, duration, trace_id)
         except Exception as exc:
             report_failure("metrics", exc)

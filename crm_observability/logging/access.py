@@ -75,7 +75,10 @@ def log_access(
         handler = None if _logger.disabled else _sole_handler(_logger, level)
         if handler is not None:
             formatter: Formatter = handler.formatter  # type: ignore[assignment]
-            handler.write(formatter.render(_logger, "error" if status >= 500 else "info", event))
+            name = "error" if status >= 500 else "info"
+            fused = formatter.access_line
+            line = fused(_NAME, name, event) if fused is not None else None
+            handler.write(line if line is not None else formatter.render(_logger, name, event))
             return
         # makeRecord + handle is what Logger.info does, minus the stack walk
         # (findCaller) that an access line has no use for.

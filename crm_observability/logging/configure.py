@@ -19,6 +19,7 @@ import structlog
 
 from crm_observability import conventions as names
 from crm_observability import errors
+from crm_observability.logging.access_json import JSONAccessLine
 from crm_observability.logging.bound import BoundLogger
 from crm_observability.logging.ecs import ECSRenderer
 from crm_observability.logging.processors import (
@@ -100,6 +101,9 @@ class Formatter(structlog.stdlib.ProcessorFormatter):
     stdlib records take the base class's path unchanged.
     """
 
+    # Set by build_formatter for the JSON layout: the access line's one-step renderer.
+    access_line: JSONAccessLine | None = None
+
     def format(self, record: logging.LogRecord) -> str:
         method = getattr(record, "_name", None)
         if method is None or not isinstance(record.msg, dict):
@@ -146,8 +150,9 @@ def build_formatter(settings: Settings, *, colors: bool = False) -> logging.Form
         add_trace_ids,
         structlog.processors.format_exc_info,
     ]
-    if settings.redact:
-        processors.append(Redactor(skip=_GENERATED))
+    redactor = Redactor(skip=_GENERATED) if settings.redact else None
+    if redactor is not None:
+        processors.append(redactor)
     renderer: Any
     if settings.log_format == "ecs":
         renderer = ECSRenderer(settings.service_version)
@@ -156,7 +161,11 @@ def build_formatter(settings: Settings, *, colors: bool = False) -> logging.Form
     else:
         renderer = JSONRenderer()
     processors.append(renderer)
-    return Formatter(processors=processors, foreign_pre_chain=[add_extra])
+    formatter = Formatter(processors=processors, foreign_pre_chain=[add_extra])
+    if settings.log_format == "json":
+        formatter.access_line = JSONAccessLine(
+            settings.service_name, settings.environment, redactor)
+    return formatter
 
 
 def _wants_colors(stream: TextIO | None) -> bool:

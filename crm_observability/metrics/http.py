@@ -65,9 +65,12 @@ class HttpServerMetrics:
         route: str,
         status: int,
         duration_s: float,
-        trace_id: str | None = None,
+        trace_id: str | int | None = None,
     ) -> None:
-        """Record one finished request; ``trace_id`` becomes the exemplar (OpenMetrics only)."""
+        """Record one finished request; ``trace_id`` becomes the exemplar (OpenMetrics only).
+
+        An int trace id is written as 32 hex digits, and only when an exemplar is taken.
+        """
         key = (method, route, status)
         entry = self._children.get(key)
         if entry is None:
@@ -86,6 +89,8 @@ class HttpServerMetrics:
             now = monotonic()
             if now - last[bucket] >= EXEMPLAR_INTERVAL_S:
                 last[bucket] = now
+                if not isinstance(trace_id, str):
+                    trace_id = format(trace_id, "032x")
                 child.observe(duration_s, {names.EXEMPLAR_TRACE_ID: trace_id})
                 return
         child.observe(duration_s)

@@ -99,3 +99,11 @@ def test_bad_duration_with_trace_id_is_reported(metrics: MetricsRegistry) -> Non
 
     metrics.http_server_metrics().observe("GET", "/a", 200, "slow", trace_id="a" * 32)  # type: ignore[arg-type]
     assert errors.failure_counts()["metrics"] == 1
+
+
+def test_an_int_trace_id_is_written_as_hex_when_an_exemplar_is_taken(
+        metrics: MetricsRegistry) -> None:
+    http = metrics.http_server_metrics()
+    http.observe("GET", "/a", 200, 0.004, trace_id=0xABC)
+    http.observe("GET", "/a", 200, 0.003, trace_id=0xDEF)  # same bucket: no exemplar
+    assert _exemplars(metrics) == {"0.005": f"{0xABC:032x}"}

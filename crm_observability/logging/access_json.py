@@ -1,0 +1,82 @@
+"""The JSON access line in one step: the processor chain's line, without the chain.
+
+Every request writes one access line, so its rendering is on every request's
+path.  The general pipeline (``configure.build_formatter``) runs eight
+processors over the event, each copying or reordering part of it.  For the
+access line the outcome is known in advance: core fields, the request fields,
+the bound context, the trace ids, redaction, JSON.  ``JSONAccessLine`` builds
+that dict in its final order and hands it to the same :class:`Redactor` and
+the same ``dumps`` as the chain, so the line is the chain's, byte for byte
+(``tests/logging/test_access_json.py`` compares them).
+
+When the bound context holds a key the chain would treat specially (one that
+collides with a core or request field, or a structlog meta key), it returns
+None and the caller takes the general path.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import trace
+
+from crm_observability import conventions as names
+from crm_observability.context import get_context, serving_app_var
+from crm_observability.logging.processors import iso_utc
+from crm_observability.logging.redaction import Redactor
+from crm_observability.logging.renderers import dumps
+
+__all__ = ["JSONAccessLine"]
+
+# Keys the chain fills, renames or consumes: a context key among them goes the long way.
+_RESERVED = frozenset({
+    names.LOG_TIMESTAMP, names.LOG_LEVEL, names.LOG_LOGGER, names.LOG_MESSAGE,
+    names.LOG_SERVICE, names.LOG_ENVIRONMENT, names.LOG_TRACE_ID, names.LOG_SPAN_ID,
+    names.LOG_EXCEPTION, names.LOG_HTTP_METHOD, names.LOG_HTTP_ROUTE, names.LOG_HTTP_PATH,
+    names.LOG_HTTP_STATUS, names.LOG_DURATION_MS, names.LOG_RESPONSE_BYTES, names.LOG_CLIENT,
+    "event", "exc_info", "stack", "stack_info", "positional_args", "_record",
+    "_from_structlog",
+})
+_LEVEL_NAMES = {"info": "INFO", "error": "ERROR"}
+
+
+class JSONAccessLine:
+    """Renders an access event as ``JSONRenderer`` at the end of the chain would."""
+
+    __slots__ = ("_environment", "_redactor", "_service")
+
+    def __init__(self, service: str, environment: str, redactor: Redactor | None) -> None:
+        self._service = service
+        self._environment = environment
+        self._redactor = redactor
+
+    def __call__(self, logger_name: str, method: str, event: dict[str, Any]) -> str | None:
+        """The line for ``event`` (its ``event`` key is the message), or None: use the chain.
+
+        ``event`` holds the access fields only; it is consumed.
+        """
+        context = get_context()
+        if context and not _RESERVED.isdisjoint(context):
+            return None
+        serving = serving_app_var.get()
+        service, environment = serving if serving is not None else (
+            self._service, self._environment)
+        out: dict[str, Any] = {
+            names.LOG_TIMESTAMP: iso_utc(time.time()),
+            names.LOG_LEVEL: _LEVEL_NAMES.get(method) or method.upper(),
+            names.LOG_LOGGER: logger_name,
+            names.LOG_MESSAGE: event.pop("event"),
+            names.LOG_SERVICE: service,
+            names.LOG_ENVIRONMENT: environment,
+        }
+        out.update(event)
+        if context:
+            out.update(context)
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            out[names.LOG_TRACE_ID] = format(span_context.trace_id, "032x")
+            out[names.LOG_SPAN_ID] = format(span_context.span_id, "016x")
+        if self._redactor is not None:
+            self._redactor(None, method, out)
+        return dumps(out)
