@@ -195,10 +195,12 @@ def memory_section(quick: bool) -> Section:
 def micro_section(quick: bool) -> Section:
     sec = Section("5. In-process micro-benchmarks",
                   f"{PY} -m bench.bench_inprocess; {PY} -m bench.bench_metrics; "
-                  f"{PY} -m bench.bench_encoding; {PY} -m bench.bench_import")
+                  f"{PY} -m bench.bench_encoding; {PY} -m bench.bench_writer; "
+                  f"{PY} -m bench.bench_import")
     outputs: dict[str, str] = {}
     for module, args in (("bench_inprocess", ["--rounds", "3" if quick else "7"]),
-                         ("bench_metrics", []), ("bench_encoding", []), ("bench_import", [])):
+                         ("bench_metrics", []), ("bench_encoding", []), ("bench_writer", []),
+                         ("bench_import", [])):
         out = subprocess.run([sys.executable, "-m", f"bench.{module}", *args], cwd=ROOT,
                              capture_output=True, text=True, timeout=600)
         outputs[module] = text = (out.stdout or out.stderr).strip()

@@ -6,6 +6,12 @@ appends the formatted line; the writer thread does the (possibly blocking) write
 Past ``max_lines`` waiting lines, new lines are dropped and counted
 (``crm_observability_spans_dropped_total``'s sibling: ``errors.count_dropped("logging")``).
 Lines are flushed at exit, and the thread is restarted in a forked child.
+
+The thread writes every ``_IDLE_S`` (25 ms), or at once when a full batch waits:
+a line reaches stdout at most that late.  Each wake-up of a thread costs the
+event loop a GIL hand-off (~40 µs here): at ~2,000 lines/s the thread spent
+~8 µs per line waking every 5 ms and ~2 µs waking every 25 ms
+(``python -m bench.bench_writer``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from crm_observability import errors
 __all__ = ["LineWriter"]
 
 COMPONENT = "logging"
-_IDLE_S = 0.005  # how long the writer sleeps when there is nothing to write
+_IDLE_S = 0.025  # lines gather this long between writes (unless a batch is already waiting)
+_BATCH = 512  # lines per write
 
 
 class LineWriter:
@@ -74,17 +81,19 @@ class LineWriter:
 
     def _run(self) -> None:
         while not self._stopped:
-            if not self._lines:
+            # Lines gather for a moment before each write: draining as soon as one is queued
+            # would wake this thread (and take the GIL from the event loop) once per line.
+            if len(self._lines) < _BATCH:
                 time.sleep(_IDLE_S)
-                continue
-            with self._lock:
-                self._drain(None)
+            if self._lines:
+                with self._lock:
+                    self._drain(None)
 
     def _drain(self, stream: TextIO | None) -> None:
         lines = self._lines
         while lines:
             batch: list[str] = []
-            while lines and len(batch) < 512:
+            while lines and len(batch) < _BATCH:
                 batch.append(lines.popleft())
             try:
                 out = stream or sys.stdout

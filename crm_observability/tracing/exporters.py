@@ -149,18 +149,21 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         self._enqueue = threading.Lock()
         # The SDK keeps its queue private; without it we cannot see overflow (still safe).
         self._queue = getattr(self._batch_processor, "_queue", None)
+        # BatchSpanProcessor.on_end checks the sampled flag again, then calls this.
+        self._emit = getattr(self._batch_processor, "emit", None)
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.context
         if context is None or not context.trace_flags.sampled:
             return
         queue = self._queue
-        if queue is None:
+        emit = self._emit
+        if queue is None or emit is None:
             super().on_end(span)
             return
         with self._enqueue:
             if len(queue) < self._max_queue:
-                super().on_end(span)
+                emit(span)
                 return
         count_dropped(COMPONENT)
         report_failure(COMPONENT, f"span queue full ({self._max_queue}): dropping spans")

@@ -348,3 +348,39 @@ def test_stdout_writer_in_a_forked_child_writes_only_its_own_lines(
     parent = io.StringIO()
     assert writer.flush(parent)
     assert parent.getvalue() == "parent line\n"
+
+
+def test_stdout_writer_gathers_lines_instead_of_waking_per_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from crm_observability.logging import writer as writer_module
+    from crm_observability.logging.writer import LineWriter
+
+    class CountingStdout:
+        def __init__(self) -> None:
+            self.writes = 0
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            self.lines.extend(text.splitlines())
+            return len(text)
+
+        def flush(self) -> None:
+            return None
+
+    out = CountingStdout()
+    monkeypatch.setattr("sys.stdout", out)
+    writer = LineWriter()
+    started = time.monotonic()
+    for i in range(100):  # one line per millisecond, as a steady stream of requests
+        writer.put(f"line {i}")
+        time.sleep(0.001)
+    elapsed = time.monotonic() - started
+    assert writer.flush()
+    assert out.lines == [f"line {i}" for i in range(100)]
+    # One write per gathering interval (25 ms), not one per line.
+    assert out.writes <= min(50, elapsed / writer_module._IDLE_S + 3)
+    writer.close()
