@@ -59,6 +59,11 @@ class JSONAccessLine:
         context = get_context()
         if context and not _RESERVED.isdisjoint(context):
             return None
+        if context:
+            event.update(context)
+        if self._redactor is not None:
+            # Only what the chain would scan: the core fields and trace ids it skips.
+            self._redactor(None, method, event)
         serving = serving_app_var.get()
         service, environment = serving if serving is not None else (
             self._service, self._environment)
@@ -71,12 +76,8 @@ class JSONAccessLine:
             names.LOG_ENVIRONMENT: environment,
         }
         out.update(event)
-        if context:
-            out.update(context)
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid:
             out[names.LOG_TRACE_ID] = format(span_context.trace_id, "032x")
             out[names.LOG_SPAN_ID] = format(span_context.span_id, "016x")
-        if self._redactor is not None:
-            self._redactor(None, method, out)
         return dumps(out)

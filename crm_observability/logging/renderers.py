@@ -45,7 +45,7 @@ def dumps(event: dict[str, Any]) -> str:
     only occur inside JSON strings, where the escape means the same character).
     """
     line = orjson.dumps(event, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
-    if "\u2028" in line or "\u2029" in line or "\x85" in line:
+    if not line.isascii() and ("\u2028" in line or "\u2029" in line or "\x85" in line):
         line = line.translate(_JSON_LINE_BREAKS)
     return line
 
