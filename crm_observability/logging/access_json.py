@@ -62,7 +62,7 @@ class JSONAccessLine:
         if context:
             event.update(context)
         if self._redactor is not None:
-            # Only what the chain would scan: the core fields and trace ids it skips.
+            # Before the core fields and trace ids are added: the chain's Redactor skips them.
             self._redactor(None, method, event)
         serving = serving_app_var.get()
         service, environment = serving if serving is not None else (
