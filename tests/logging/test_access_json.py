@@ -22,7 +22,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
 
 
 @pytest.fixture
-def ours_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed clock: both lines of a pair get the same timestamp."""
     monkeypatch.setattr(time, "time", lambda: 1_780_000_000.25)
 
@@ -92,7 +92,7 @@ CASES: dict[str, tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_same_line_as_the_chain(case: str, capture: Capture, ours_only: None,
+def test_same_line_as_the_chain(case: str, capture: Capture, fixed_clock: None,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     bound, args, kwargs = CASES[case]
     with request_context(**bound):
@@ -102,7 +102,7 @@ def test_same_line_as_the_chain(case: str, capture: Capture, ours_only: None,
     assert "s3cret" not in fast and "hunter2" not in fast and JWT not in fast
 
 
-def test_same_line_inside_a_span_and_another_app(capture: Capture, ours_only: None,
+def test_same_line_inside_a_span_and_another_app(capture: Capture, fixed_clock: None,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     tracer = TracerProvider().get_tracer("t")
     token = serving_app_var.set(("deals-service", "staging"))
@@ -119,14 +119,14 @@ def test_same_line_inside_a_span_and_another_app(capture: Capture, ours_only: No
 
 @pytest.mark.parametrize("key", ["route", "message", "trace_id", "event", "exc_info"])
 def test_a_context_key_the_chain_treats_specially_takes_the_chain(
-        key: str, capture: Capture, ours_only: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        key: str, capture: Capture, fixed_clock: None, monkeypatch: pytest.MonkeyPatch) -> None:
     with request_context(request_id="r", **{key: "bound"}):
         assert JSONAccessLine("s", "e", None)("l", "info", {"event": "m"}) is None
         fast, chain, declined = both_ways(capture, monkeypatch, "GET", "/c", 200, 0.1, 1)
     assert (declined, fast) == (1, chain)
 
 
-def test_without_redaction(capture: Capture, ours_only: None,
+def test_without_redaction(capture: Capture, fixed_clock: None,
                            monkeypatch: pytest.MonkeyPatch) -> None:
     capture.configure(redact=False)
     with request_context(request_id="r", api_token="visible"):
