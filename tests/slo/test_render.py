@@ -96,13 +96,53 @@ def test_compact_output_is_the_same_with_or_without_libyaml(monkeypatch: pytest.
         {"alert": "A", "expr": "x > 1", "for": "2m", "annotations": {"d": "{{ $value }}"}}]}]}
     fast = render_yaml(data, header="h", compact=True)
     assert fast.startswith(f"# {GENERATED_HEADER}\n# h\ngroups:\n- name: g\n  rules:\n")
+    monkeypatch.setattr(render, "_CompactEmitter", yaml.SafeDumper)
+    assert render_yaml(data, header="h", compact=True) == fast
+    assert yaml.safe_load(fast) == yaml.safe_load(render_yaml(data))
 
-    class PurePython(yaml.SafeDumper):
+
+def _representer_dump(data: object) -> str:
+    """What PyYAML's own representer and serializer write for ``data`` (the reference)."""
+    from crm_observability.generators import render
+
+    class Reference(yaml.CSafeDumper):  # type: ignore[name-defined,misc]
         def ignore_aliases(self, data: object) -> bool:
             return True
 
-    PurePython.add_representer(str, render._represent_str)
-    PurePython.add_representer(render._ExactFloat, render._represent_exact)
-    monkeypatch.setattr(render, "_CompactDumper", PurePython)
-    assert render_yaml(data, header="h", compact=True) == fast
-    assert yaml.safe_load(fast) == yaml.safe_load(render_yaml(data))
+    Reference.add_representer(str, render._represent_str)
+    Reference.add_representer(render._ExactFloat, render._represent_exact)
+    return str(yaml.dump(render._clean(data), Dumper=Reference, sort_keys=False,
+                         allow_unicode=True, default_flow_style=False, width=2**30))
+
+
+# Strings a YAML reader would take for something else unless quoted, and layout traps.
+_TRICKY = ["yes", "No", "on", "null", "~", "", "1", "1.0", "-1", ".5", "0x1F", "1e3",
+           "2026-01-01", "12:30", "<<", "=", "- a", ": x", "a: b", "a #b", "#c", "[x]",
+           "{x}", "*a", "&a", "!t", "%p", "@x", "`x", "'q'", '"q"', "a\nb", "a \nb",
+           "tab\t", " lead", "trail ", "é\u2028x", "\u00e9t\u00e9", "x" * 200,
+           "{{ $value | humanizePercentage }}", "sum(rate(x[5m])) > 14.4 * (1 - 0.999)"]
+
+
+def test_compact_events_write_what_the_representer_writes() -> None:
+    from crm_observability.generators import render
+
+    data = {"strings": _TRICKY, "keys": {s: s for s in _TRICKY if s},
+            "numbers": [0, -3, 10**20, 0.001, 1 - 0.999, Decimal("14.4"), 1e-7, 2.0],
+            "others": [True, False, None, (1, "a"), frozenset({"b", "a"}), [], {}],
+            "int keys": {1: "one", 2: [{"deep": {"er": [None]}}]}}
+    assert render_yaml(data, compact=True) == render.header_lines() + _representer_dump(data)
+
+
+_scalars = st.one_of(st.text(max_size=20), st.sampled_from(_TRICKY), st.integers(),
+                     st.booleans(), st.none(),
+                     st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(min_size=1, max_size=8), inner,
+                                                 max_size=4)), max_leaves=20)
+
+
+@given(_values)
+def test_compact_events_match_the_representer_for_any_plain_data(data: object) -> None:
+    from crm_observability.generators import render
+
+    assert render_yaml(data, compact=True) == render.header_lines() + _representer_dump(data)
