@@ -2,11 +2,15 @@
 
 Each case runs in a fresh Python process (its RSS is the figure, not the driver's):
 
-- ``requests``: an app under ``instrument()`` (development profile, 100% sampling,
-  JSON logs to /dev/null, spans exported over OTLP/HTTP to a local receiver) serves
-  100,000 requests through its ASGI interface: distinct contact ids, request ids and
-  unmatched raw paths (the label sets stay bounded by route templates).  RSS after a
-  1,000-request warm-up and after every 20,000.
+- ``requests``: the app of bench.http_overhead under ``instrument()`` (development
+  profile, 100% sampling, JSON logs to /dev/null, spans exported over OTLP/HTTP to a
+  receiver process), served by uvicorn on core 0 under wrk on core 1: 100,000 requests
+  with distinct contact ids and request ids, one in ten an unmatched raw path (the
+  label sets stay bounded by route templates). RSS of the server process after a
+  5,000-request warm-up and after each of about five steps. (Until 2026-12-07 this
+  case called the app's ASGI interface in a loop: with no I/O wait the event loop
+  never let the export thread run, so 84% of spans were dropped and the RSS measured
+  a full span queue, not a service.)
 - ``guarded``: 1,000,000 distinct values offered to one labelled counter of
   :class:`MetricsRegistry` (cardinality guard at the default 2,000 series).
 - ``unguarded``: the same values on a plain prometheus_client counter.
@@ -22,7 +26,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -67,65 +70,60 @@ def _labelled(values: int, guarded: bool) -> dict[str, Any]:
     return {"points": points, "seconds": elapsed, "series": series}
 
 
+# Every request distinct: contact id and request id from a counter that goes on
+# across wrk runs; one in ten an unmatched raw path (the route label set must stay
+# bounded by route templates).
+_DISTINCT_LUA = """
+local n = 0
+init = function(args) n = tonumber(args[1]) end
+request = function()
+  n = n + 1
+  local path = "/api/v1/contacts/" .. n
+  if n % 10 == 0 then path = "/no/such/path/" .. n end
+  return wrk.format("GET", path, {["X-Request-ID"] = "req-" .. n})
+end
+"""
+
+
+def _load(url: str, script: Path, seconds: float, first_id: int) -> int:
+    """Requests wrk completed in ``seconds`` of load on the load core."""
+    from bench import http_overhead as ho
+
+    cmd = ["taskset", "-c", ho.LOAD_CORE, "wrk", "-t1", "-c16", f"-d{max(1, round(seconds))}s",
+           "--latency", "-s", str(script), url, "--", str(first_id)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 30)
+    return ho.parse_wrk(out.stdout).requests
+
+
 def _requests(n: int) -> dict[str, Any]:
-    import asyncio
-    import gc
+    """The development-profile service of bench.http_overhead, served by uvicorn under wrk."""
+    import tempfile
 
-    from fastapi import FastAPI
+    from bench import http_overhead as ho
 
-    from crm_observability import Settings, instrument
-
-    app = FastAPI()
-
-    @app.get("/api/v1/contacts/{contact_id}")
-    async def get_contact(contact_id: int) -> dict[str, Any]:
-        return {"id": contact_id, "name": "Ada"}
-
-    # The receiver is another process: what it decodes must not count in this RSS.
-    count_file = f"/tmp/crm-bench-memory-{os.getpid()}.spans"
-    rx = subprocess.Popen([sys.executable, "-m", "bench.http_overhead", "--receive", count_file],
-                          cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert rx.stdout is not None
-    endpoint = f"http://127.0.0.1:{rx.stdout.readline().strip()}"
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    instrument(app, Settings.for_profile("development", service_name="bench", log_format="json",
-                                         log_level="INFO", otlp_endpoint=endpoint),
-               log_stream=devnull)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        return None
-
-    async def drive(first: int, count: int) -> None:
-        for i in range(first, first + count):
-            # One in ten is an unmatched raw path: it must not grow the route label set.
-            path = f"/api/v1/contacts/{i}" if i % 10 else f"/no/such/path/{i}"
-            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                     "method": "GET", "scheme": "http", "path": path,
-                     "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                     "headers": [(b"host", b"bench"), (b"x-request-id", f"req-{i}".encode())],
-                     "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
-            await app(scope, receive, send)
-
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(drive(0, WARMUP))
-    gc.collect()
-    points = [(0, rss_bytes())]
-    step = max(n // 5, 1)
-    began = time.perf_counter()
-    for first in range(0, n, step):
-        loop.run_until_complete(drive(WARMUP + first, step))
-        points.append((first + step, rss_bytes()))
-    elapsed = time.perf_counter() - began
-    app.state.observability.flush()
-    time.sleep(1.0)  # the receiver writes its count every 0.5 s
-    rx.terminate()
-    rx.wait(10)
-    spans = int(Path(count_file).read_text() or 0)
-    os.unlink(count_file)
-    return {"points": points, "seconds": elapsed, "spans_exported": spans}
+    with tempfile.TemporaryDirectory() as tmp, ho.servers(("development",), tmp) as [server]:
+        script = Path(tmp) / "distinct.lua"
+        script.write_text(_DISTINCT_LUA)
+        url = f"http://127.0.0.1:{server.port}"
+        began = time.perf_counter()
+        served = 0
+        while served < WARMUP:
+            served += _load(url, script, 2, served)
+        rate = served / (time.perf_counter() - began)
+        # About five steps of n/5 requests each, whatever the machine's speed.
+        step_s = max(n / 5 / rate, 1.0)
+        points = [(0, rss_bytes(server.proc.pid))]
+        began, measured = time.perf_counter(), 0
+        while measured < n:
+            done = _load(url, script, step_s, served + measured)
+            if done == 0:
+                raise RuntimeError("the server stopped answering")
+            measured += done
+            points.append((measured, rss_bytes(server.proc.pid)))
+        elapsed = time.perf_counter() - began
+        time.sleep(6)  # the batch processor exports every 5 s; the receiver counts every 0.5 s
+        return {"points": points, "seconds": elapsed, "spans_exported": server.spans(),
+                "requests": served + measured}
 
 
 def run_case(case: str, count: int) -> dict[str, Any]:

@@ -175,11 +175,14 @@ def memory_section(quick: bool) -> Section:
                          f"{res['seconds']:.1f} s |")
     req, guarded, raw = results["requests"], results["guarded"], results["unguarded"]
     after_warm = mem.growth(req["points"])  # from the end of the warm-up to the last point
-    sec.lines += ["", "`requests`: an app under `instrument()` (development profile, 100% "
-                  f"sampling, JSON logs, OTLP export to a receiver process) after {mem.WARMUP:,} "
-                  "warm-up requests, then 100,000 "
-                  "with distinct ids, request ids and unmatched raw paths. `guarded`: 1,000,000 "
-                  "distinct label values offered to a `MetricsRegistry` counter (cap "
+    sec.lines += ["", "`requests`: the app of benchmark 1 under `instrument()` (development "
+                  "profile, 100% sampling, JSON logs, OTLP export to a receiver process), "
+                  "served by uvicorn on core 0 under wrk on core 1; RSS of the server process "
+                  f"after {mem.WARMUP:,} warm-up requests, then after each step of about "
+                  "20,000 requests with distinct contact ids and request ids, one in ten an "
+                  f"unmatched raw path ({req['requests']:,} requests in all, "
+                  f"{req['spans_exported']:,} spans received by the receiver). `guarded`: "
+                  "1,000,000 distinct label values offered to a `MetricsRegistry` counter (cap "
                   f"2,000 series; {guarded['series']:,} admitted). `unguarded`: the same values "
                   f"on a plain prometheus_client counter ({raw['series']:,} series)."]
     sec.targets += [
