@@ -82,7 +82,7 @@ def worker(label: str, endpoint: str) -> int:
         disable_framework_tracing(app)  # "bare" means no tracing at all
     else:
         overrides = dict(config)
-        environment = overrides.pop("environment")
+        environment = str(overrides.pop("environment"))
         overrides.setdefault("otlp_endpoint", endpoint)
         # A round queues its spans faster than the export thread (sharing the GIL) drains
         # them: a queue that holds the whole round means every span is exported and charged.

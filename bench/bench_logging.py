@@ -16,6 +16,7 @@ import logging
 import time
 import timeit
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -31,7 +32,7 @@ class _Sink(io.StringIO):
 
 def _baseline(sink: io.StringIO) -> Callable[[], None]:
     """The structlog documentation's stdlib + JSON recipe, with a timestamp and level."""
-    shared = [
+    shared: list[Any] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 import yaml
 
@@ -32,6 +33,7 @@ def spec_texts(count: int) -> list[str]:
             period = ("7d", "28d", "30d")[i % 3]
             sel = f'service="{service}",http_route="/r{i}"'
             metric = "http_server_request_duration_seconds"
+            sli: dict[str, Any]
             if i % 3 == 0:
                 sli = {"events": {
                     "error_query": f'sum(rate({metric}_count{{{sel},'

@@ -222,7 +222,7 @@ def measure(seconds: float = 60.0, rate: float = 500.0, profile: str = "staging"
             deal_ids = _ids(db_url, "deals", tenant)
             mix = _mix(token, contacts, deals, contact_ids, deal_ids)
             openloop.run_sync(contacts.url, mix, rate=low_rate, seconds=3)  # warm-up
-            phases = []
+            phases: list[Phase] = []
             # The lower rate first: an overloaded run leaves a backlog behind it.
             for phase_rate in (low_rate, rate):
                 phases.insert(0, Phase.of(openloop.run_sync(
