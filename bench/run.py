@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -260,6 +262,28 @@ SECTIONS: dict[str, Callable[[bool], Section]] = {
     "memory": memory_section, "micro": micro_section,
 }
 
+# What each section needs beyond the dev install: (programs on PATH, importable modules).
+_LOAD = ("wrk", "taskset")
+NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "http": (_LOAD, ("prometheus_fastapi_instrumentator", "opentelemetry.instrumentation")),
+    "slas": ((*_LOAD, "redis-server"), ()),
+    "memory": (_LOAD, ()),
+}
+_INSTALL = {"wrk": "apt-get install -y wrk", "taskset": "apt-get install -y util-linux",
+            "redis-server": "apt-get install -y redis-server"}
+
+
+def missing_prerequisites(chosen: list[str]) -> list[str]:
+    """One line per missing program or module the chosen sections need, with its fix."""
+    problems: list[str] = []
+    for name in chosen:
+        programs, modules = NEEDS.get(name, ((), ()))
+        problems += [f"{name}: program {p!r} not found ({_INSTALL[p]})"
+                     for p in programs if shutil.which(p) is None]
+        problems += [f"{name}: module {m!r} not installed (pip install -e '.[bench]')"
+                     for m in modules if importlib.util.find_spec(m) is None]
+    return sorted(set(problems), key=problems.index)
+
 
 def python_speed_ms() -> float:
     """Milliseconds for a fixed interpreter-bound loop: how fast this machine is today."""
@@ -314,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         print(f"bench.run: --only: unknown section(s) {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    missing = missing_prerequisites(chosen)
+    if missing:
+        for line in missing:
+            print(f"bench.run: {line}", file=sys.stderr)
         return 2
     facts = machine_facts()
     sections = []
