@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -167,6 +168,21 @@ def test_request_id_reused_when_valid_replaced_when_not(harness: Harness) -> Non
     assert bad.headers["x-request-id"] != "x" * 300 and len(bad.headers["x-request-id"]) == 32
     evil = harness.get("/items/1", headers={"X-Request-ID": "a b\tc"})
     assert evil.headers["x-request-id"] != "a b\tc"
+
+
+def test_untraced_requests_get_distinct_generated_ids() -> None:
+    app = make_app()
+    logs = io.StringIO()
+    settings = Settings.for_profile("testing", service_name="items-service",
+                                    tracing_enabled=False, log_level="INFO")
+    obs = instrument(app, settings, log_stream=logs)
+    harness = Harness(app, obs, InMemorySpanExporter(), logs)
+    ids = [harness.get(f"/items/{i}").headers["x-request-id"] for i in range(20)]
+    assert len(set(ids)) == 20
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
+    assert [line["request_id"] for line in harness.log_lines()
+            if line.get(names.LOG_HTTP_ROUTE) == "/items/{item_id}"] == ids
+    obs.tracing.shutdown()
 
 
 def test_unhandled_exception_counts_as_500_and_marks_span(harness: Harness) -> None:
