@@ -15,7 +15,7 @@ values) go to :func:`crm_observability.errors.report_failure`, never to the app.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -78,6 +78,15 @@ class BoundGauge(Bound):
             self._child.set(value)
         except Exception as exc:
             report_failure(COMPONENT, exc)
+
+    def set_function(self, read: Callable[[], float]) -> bool:
+        """Read the value from ``read()`` at collection time; False if the child cannot."""
+        try:
+            self._child.set_function(read)
+        except Exception as exc:
+            report_failure(COMPONENT, exc)
+            return False
+        return True
 
 
 # Overflow variants: same methods, plus one count per folded observation.

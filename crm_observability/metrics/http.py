@@ -13,6 +13,7 @@ bucket.  So each bucket of each series takes at most one exemplar per
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from time import monotonic
 
 from crm_observability import conventions as names
@@ -22,6 +23,7 @@ from crm_observability.metrics.guard import (
     GaugeFamily,
     HistogramFamily,
 )
+from crm_observability.metrics.multiprocess import multiprocess_dir
 
 EXEMPLAR_INTERVAL_S = 1.0
 _NEVER = float("-inf")
@@ -35,7 +37,7 @@ def normalize_method(method: str) -> str:
 class HttpServerMetrics:
     """``http_server_request_duration_seconds`` and ``http_server_active_requests``."""
 
-    __slots__ = ("_active", "_bounds", "_children", "_duration", "_max_cached")
+    __slots__ = ("_active", "_bounds", "_children", "_duration", "_in_flight", "_max_cached")
 
     def __init__(self, duration: HistogramFamily, active: GaugeFamily) -> None:
         self._duration = duration
@@ -48,14 +50,40 @@ class HttpServerMetrics:
         # The method label is bounded by normalisation: never fold a method away.
         active.limit = max(active.limit, len(methods))
         self._active: dict[str, BoundGauge] = {m: active.labels(m) for m in methods}
+        # In one process a request in flight is an entry in its method's deque, and the
+        # gauge reads len() at scrape time: append and pop are atomic without a lock,
+        # where the gauge's inc/dec take one each.  Under multiprocess mode the value
+        # must reach this worker's mmap file: inc/dec it is.
+        self._in_flight: dict[str, deque[None]] | None = None
+        if multiprocess_dir() is None:
+            self._in_flight = {}
+            for method, gauge in self._active.items():
+                queue: deque[None] = deque()
+                if gauge.set_function(queue.__len__):
+                    self._in_flight[method] = queue
+            if len(self._in_flight) != len(self._active):
+                self._in_flight = None  # not every child took a callback: count one way only
 
     def request_started(self, method: str) -> None:
         """One more request in flight."""
+        in_flight = self._in_flight
+        if in_flight is not None:
+            queue = in_flight.get(method)
+            (queue if queue is not None else in_flight[names.OTHER_METHOD]).append(None)
+            return
         gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
         gauge.inc()
 
     def request_finished(self, method: str) -> None:
         """One request fewer in flight."""
+        in_flight = self._in_flight
+        if in_flight is not None:
+            queue = in_flight.get(method)
+            try:  # noqa: SIM105 - per request: suppress() costs a context manager
+                (queue if queue is not None else in_flight[names.OTHER_METHOD]).pop()
+            except IndexError:  # finished without being started: the gauge stays at 0
+                pass
+            return
         gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
         gauge.dec()
 

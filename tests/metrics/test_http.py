@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from crm_observability import conventions as names
@@ -21,6 +23,31 @@ def test_active_requests_go_up_and_down(metrics: MetricsRegistry) -> None:
     http.request_finished("GET")
     assert sample(metrics, ACTIVE, http_request_method="GET") == 1
     assert sample(metrics, ACTIVE, http_request_method="_OTHER") == 1
+    assert sample(metrics, ACTIVE, http_request_method="POST") == 0
+
+
+def test_active_requests_hold_under_threads_and_stray_finishes(
+        metrics: MetricsRegistry) -> None:
+    http = metrics.http_server_metrics()
+    http.request_finished("DELETE")  # finished without a start: contained, stays at 0
+    assert sample(metrics, ACTIVE, http_request_method="DELETE") == 0
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(5000):
+            http.request_started("POST")
+            http.request_finished("POST")
+        http.request_started("POST")  # each thread leaves one in flight
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sample(metrics, ACTIVE, http_request_method="POST") == 8
+    for _ in range(8):
+        http.request_finished("POST")
     assert sample(metrics, ACTIVE, http_request_method="POST") == 0
 
 
