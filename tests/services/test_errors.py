@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 
 import pytest
+from sqlalchemy import event
 
 from crm_observability import conventions as names
 from reference_services.common.auth import ROLE_READ, ROLE_WRITE
@@ -109,12 +111,29 @@ async def test_metrics_pass_promtool(sqlite_stack: Stack, service: str) -> None:
     assert result.stdout.decode().strip() == "", result.stdout.decode()
 
 
+async def test_a_burst_reuses_the_pools_connections(pg_url: str, tmp_path: object) -> None:
+    """Past pool_size requests wait for a pooled connection; none opens one of its own."""
+    stack = Stack(pg_url, None, tmp_path)
+    try:
+        app = stack.app("contacts", config=stack.config("contacts", db_pool_size=2))
+        opened: list[object] = []
+        event.listen(app.state.service.engine, "connect", lambda *_: opened.append(1))
+        async with client(app, token(tenant())) as c:
+            for _ in range(3):
+                answers = await asyncio.gather(
+                    *(c.get("/api/v1/contacts") for _ in range(12)))
+                assert [r.status_code for r in answers] == [200] * 12
+        assert 1 <= len(opened) <= 2
+    finally:
+        stack.close()
+
+
 async def test_an_exhausted_connection_pool_answers_503(pg_url: str, tmp_path: object) -> None:
     stack = Stack(pg_url, None, tmp_path)
     try:
         app = stack.app("contacts", config=stack.config("contacts", db_pool_size=1))
         engine = app.state.service.engine
-        held = [engine.connect() for _ in range(2)]  # pool_size 1 + overflow 1: all taken
+        held = [engine.connect()]  # the fixed pool's one connection
         try:
             async with client(app, token(tenant())) as c:
                 resp = await c.get("/api/v1/contacts")
