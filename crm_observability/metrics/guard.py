@@ -79,14 +79,12 @@ class BoundGauge(Bound):
         except Exception as exc:
             report_failure(COMPONENT, exc)
 
-    def set_function(self, read: Callable[[], float]) -> bool:
-        """Read the value from ``read()`` at collection time; False if the child cannot."""
+    def set_function(self, read: Callable[[], float]) -> None:
+        """Read the value from ``read()`` at collection time."""
         try:
             self._child.set_function(read)
         except Exception as exc:
             report_failure(COMPONENT, exc)
-            return False
-        return True
 
 
 # Overflow variants: same methods, plus one count per folded observation.

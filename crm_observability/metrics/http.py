@@ -56,13 +56,9 @@ class HttpServerMetrics:
         # must reach this worker's mmap file: inc/dec it is.
         self._in_flight: dict[str, deque[None]] | None = None
         if multiprocess_dir() is None:
-            self._in_flight = {}
-            for method, gauge in self._active.items():
-                queue: deque[None] = deque()
-                if gauge.set_function(queue.__len__):
-                    self._in_flight[method] = queue
-            if len(self._in_flight) != len(self._active):
-                self._in_flight = None  # not every child took a callback: count one way only
+            self._in_flight = {m: deque() for m in methods}
+            for method, queue in self._in_flight.items():
+                self._active[method].set_function(queue.__len__)
 
     def request_started(self, method: str) -> None:
         """One more request in flight."""
