@@ -14,7 +14,14 @@ Every traced variant exports its spans over OTLP/HTTP to its own receiver
 process (tests/tracing/otlp_receiver.py); the span counts received are reported.
 Logs go to /dev/null (rendered, then discarded by the kernel).
 
+``--stack`` picks the server under all four variants: ``uvicorn`` is what
+``pip install uvicorn`` gives (the pure-Python h11 parser, asyncio's loop);
+``uvicorn-standard`` is the speed half of ``uvicorn[standard]`` (httptools and
+uvloop, the ``server`` extra, which the reference-service image installs).  Both
+are pinned explicitly: uvicorn would otherwise pick whichever is installed.
+
     .venv/bin/python -m bench.http_overhead [--rounds 5] [--seconds 10] [--connections 32]
+        [--stack uvicorn|uvicorn-standard]
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ TARGET_PATH = "/api/v1/contacts/42"
 VARIANTS = ("bare", "production", "development", "hand-assembled")
 TRACED = ("production", "development", "hand-assembled")
 SERVER_CORE, LOAD_CORE = "0", "1"
+# uvicorn.run(http=..., loop=...) per server stack.
+STACKS: dict[str, dict[str, str]] = {
+    "uvicorn": {"http": "h11", "loop": "asyncio"},
+    "uvicorn-standard": {"http": "httptools", "loop": "uvloop"},
+}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -120,11 +132,12 @@ def build(variant: str, endpoint: str) -> Any:
     return _ours(variant, endpoint)
 
 
-def serve(variant: str, port: int, endpoint: str) -> None:
+def serve(variant: str, port: int, endpoint: str, stack: str = "uvicorn") -> None:
     import uvicorn
 
     app = build(variant, endpoint)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                **STACKS[stack])  # type: ignore[arg-type]
 
 
 def receive(count_file: str) -> None:
@@ -227,21 +240,28 @@ def _python(*args: str, core: str | None = None, **kw: Any) -> subprocess.Popen[
     return subprocess.Popen(cmd, cwd=ROOT, env=env, **kw)
 
 
+def start_receiver(count_file: str, core: str | None = None
+                   ) -> tuple[subprocess.Popen[str], str]:
+    """An OTLP/HTTP receiver in its own process (stop it with SIGTERM): the process and its
+    base URL. It writes the number of spans received so far to ``count_file``."""
+    receiver = _python("--receive", count_file, core=core, stdout=subprocess.PIPE, text=True)
+    assert receiver.stdout is not None
+    return receiver, f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
+
+
 @contextmanager
-def servers(variants: tuple[str, ...], tmp: str) -> Iterator[list[Server]]:
+def servers(variants: tuple[str, ...], tmp: str, stack: str = "uvicorn"
+            ) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
         for variant in variants:
             endpoint, receiver, count_file = "http://127.0.0.1:9", None, ""
             if variant in TRACED:
                 count_file = os.path.join(tmp, f"{variant}.spans")
-                receiver = _python("--receive", count_file, core=LOAD_CORE,
-                                   stdout=subprocess.PIPE, text=True)
-                assert receiver.stdout is not None
-                endpoint = f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
+                receiver, endpoint = start_receiver(count_file, core=LOAD_CORE)
             port = free_port()
             proc = _python("--serve", variant, "--port", str(port), "--endpoint", endpoint,
-                           core=SERVER_CORE, stdout=subprocess.DEVNULL)
+                           "--stack", stack, core=SERVER_CORE, stdout=subprocess.DEVNULL)
             started.append(Server(variant, port, proc, receiver, count_file))
             _wait_http(f"http://127.0.0.1:{port}{TARGET_PATH}")
         yield started
@@ -266,6 +286,7 @@ class OverheadResult:
     connections: int
     per_variant: dict[str, list[WrkResult]]
     spans: dict[str, int]
+    stack: str = "uvicorn"
 
     def median(self, variant: str, attr: str) -> float:
         return float(statistics.median(getattr(r, attr) for r in self.per_variant[variant]))
@@ -278,8 +299,8 @@ class OverheadResult:
 
 
 def measure(rounds: int = 5, seconds: float = 10.0, connections: int = 32,
-            warmup_s: float = 2.0) -> OverheadResult:
-    with tempfile.TemporaryDirectory() as tmp, servers(VARIANTS, tmp) as started:
+            warmup_s: float = 2.0, stack: str = "uvicorn") -> OverheadResult:
+    with tempfile.TemporaryDirectory() as tmp, servers(VARIANTS, tmp, stack) as started:
         for s in started:
             wrk(f"http://127.0.0.1:{s.port}{TARGET_PATH}", warmup_s, connections)
         for r in range(rounds):
@@ -291,7 +312,7 @@ def measure(rounds: int = 5, seconds: float = 10.0, connections: int = 32,
         time.sleep(6)  # batch processors export on a 5 s schedule; receivers count each 0.5 s
         spans = {s.variant: s.spans() for s in started if s.variant in TRACED}
         return OverheadResult(rounds, seconds, connections,
-                              {s.variant: s.results for s in started}, spans)
+                              {s.variant: s.results for s in started}, spans, stack)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--stack", choices=tuple(STACKS), default="uvicorn")
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
@@ -308,9 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         receive(args.receive)
         return 0
     if args.serve:
-        serve(args.serve, args.port, args.endpoint)
+        serve(args.serve, args.port, args.endpoint, args.stack)
         return 0
-    res = measure(args.rounds, args.seconds, args.connections)
+    res = measure(args.rounds, args.seconds, args.connections, stack=args.stack)
     bare = res.median("bare", "rps")
     print(f"{'variant':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'spans':>9}")
     for v in VARIANTS:

@@ -46,6 +46,7 @@ class Sample:
     status: int  # 0: connection error or not answered before the end
     latency_s: float  # from the scheduled send time
     body: bytes = b""
+    offset_s: float = 0.0  # scheduled send time, from the start of the run
 
 
 @dataclass
@@ -65,6 +66,15 @@ class OpenLoopResult:
         return [s.latency_s for s in self.samples
                 if (endpoint is None or s.endpoint == endpoint)
                 and (not ok_only or 0 < s.status < 500)]
+
+    def windows(self, seconds: float) -> list[OpenLoopResult]:
+        """The run cut into consecutive windows of ``seconds`` by scheduled send time."""
+        count = max(1, math.ceil(self.seconds / seconds))
+        parts = [OpenLoopResult(self.rate, min(seconds, self.seconds - i * seconds))
+                 for i in range(count)]
+        for s in self.samples:
+            parts[min(int(s.offset_s // seconds), count - 1)].samples.append(s)
+        return parts
 
     def statuses(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -196,7 +206,7 @@ async def run(
                 conn.close()
                 status, body = 0, b""
             result.samples.append(Sample(ep.name, status, time.perf_counter() - due,
-                                         body if keep_bodies else b""))
+                                         body if keep_bodies else b"", due - start))
         for conn in conns.values():
             conn.close()
 
@@ -216,7 +226,8 @@ async def run(
     # Requests never answered within the grace period count as failures (status 0).
     unanswered = total - len(result.samples)
     end = time.perf_counter()
-    result.samples.extend(Sample("unanswered", 0, end - start) for _ in range(unanswered))
+    result.samples.extend(Sample("unanswered", 0, end - start, b"", seconds)
+                          for _ in range(unanswered))
     return result
 
 

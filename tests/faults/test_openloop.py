@@ -66,6 +66,11 @@ def test_a_stall_is_charged_to_every_request_scheduled_during_it(server: str) ->
     # ~0.5 s x 100 req/s scheduled into the stall; a closed loop would show about 8.
     assert len(slow) >= 25, sorted(res.latencies())[-40:]
     assert openloop.percentile(res.latencies(), 99) >= 0.3
+    # Cut by scheduled send time, the stall belongs to the window it happened in.
+    first, middle, last = res.windows(0.5)
+    assert [len(w.samples) for w in (first, middle, last)] == [50, 50, 50]
+    assert openloop.percentile(first.latencies(), 50) >= 0.2
+    assert max(last.latencies()) < 0.2
 
 
 def test_chunked_and_closing_responses(server: str) -> None:
