@@ -77,8 +77,10 @@ def log_access(
             formatter: Formatter = handler.formatter  # type: ignore[assignment]
             name = "error" if status >= 500 else "info"
             fused = formatter.access_line
-            line = fused(_NAME, name, event) if fused is not None else None
-            handler.write(line if line is not None else formatter.render(_logger, name, event))
+            # Rendered later, by the stdout writer's thread (see access_json.PendingLine).
+            pending = fused.capture(_NAME, name, event) if fused is not None else None
+            handler.write(pending if pending is not None
+                          else formatter.render(_logger, name, event))
             return
         # makeRecord + handle is what Logger.info does, minus the stack walk
         # (findCaller) that an access line has no use for.

@@ -12,6 +12,13 @@ the same ``dumps`` as the chain, so the line is the chain's, byte for byte
 When the bound context holds a key the chain would treat specially (one that
 collides with a core or request field, or a structlog meta key), it returns
 None and the caller takes the general path.
+
+:meth:`JSONAccessLine.capture` splits the work in two: what belongs to the
+request (the bound context, the serving app, the clock, the trace ids) is read
+on the request's path; redaction and JSON wait in a :class:`PendingLine` for the
+stdout writer thread, which renders a batch of lines in one go.  Rendered in a
+tight loop the line costs about a third of what it costs between two parts of a
+request (the request's own code evicts the renderer's from the CPU caches).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from crm_observability.logging.processors import iso_utc
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import dumps
 
-__all__ = ["JSONAccessLine"]
+__all__ = ["JSONAccessLine", "PendingLine"]
 
 # Keys the chain fills, renames or consumes: a context key among them goes the long way.
 _RESERVED = frozenset({
@@ -41,6 +48,44 @@ _RESERVED = frozenset({
 _LEVEL_NAMES = {"info": "INFO", "error": "ERROR"}
 
 
+class PendingLine:
+    """An access line captured on the request's path, rendered later by :meth:`render`."""
+
+    __slots__ = ("_event", "_ids", "_level", "_logger", "_method", "_owner", "_serving",
+                 "_time")
+
+    def __init__(self, owner: JSONAccessLine, logger_name: str, method: str,
+                 event: dict[str, Any]) -> None:
+        self._owner, self._logger, self._method, self._event = owner, logger_name, method, event
+        self._serving = serving_app_var.get()
+        self._time = time.time()
+        span_context = trace.get_current_span().get_span_context()
+        self._ids = ((span_context.trace_id, span_context.span_id)
+                     if span_context.is_valid else None)
+
+    def render(self) -> str:
+        owner, event, method = self._owner, self._event, self._method
+        if owner._redactor is not None:
+            # Before the core fields and trace ids are added: the chain's Redactor skips them.
+            owner._redactor(None, method, event)
+        serving = self._serving
+        service, environment = serving if serving is not None else (
+            owner._service, owner._environment)
+        out: dict[str, Any] = {
+            names.LOG_TIMESTAMP: iso_utc(self._time),
+            names.LOG_LEVEL: _LEVEL_NAMES.get(method) or method.upper(),
+            names.LOG_LOGGER: self._logger,
+            names.LOG_MESSAGE: event.pop("event"),
+            names.LOG_SERVICE: service,
+            names.LOG_ENVIRONMENT: environment,
+        }
+        out.update(event)
+        if self._ids is not None:
+            out[names.LOG_TRACE_ID] = format(self._ids[0], "032x")
+            out[names.LOG_SPAN_ID] = format(self._ids[1], "016x")
+        return dumps(out)
+
+
 class JSONAccessLine:
     """Renders an access event as ``JSONRenderer`` at the end of the chain would."""
 
@@ -51,33 +96,19 @@ class JSONAccessLine:
         self._environment = environment
         self._redactor = redactor
 
-    def __call__(self, logger_name: str, method: str, event: dict[str, Any]) -> str | None:
-        """The line for ``event`` (its ``event`` key is the message), or None: use the chain.
+    def capture(self, logger_name: str, method: str, event: dict[str, Any]) -> PendingLine | None:
+        """What the line needs from the request, now; None: use the chain.
 
         ``event`` holds the access fields only; it is consumed.
         """
         context = get_context()
-        if context and not _RESERVED.isdisjoint(context):
-            return None
         if context:
+            if not _RESERVED.isdisjoint(context):
+                return None
             event.update(context)
-        if self._redactor is not None:
-            # Before the core fields and trace ids are added: the chain's Redactor skips them.
-            self._redactor(None, method, event)
-        serving = serving_app_var.get()
-        service, environment = serving if serving is not None else (
-            self._service, self._environment)
-        out: dict[str, Any] = {
-            names.LOG_TIMESTAMP: iso_utc(time.time()),
-            names.LOG_LEVEL: _LEVEL_NAMES.get(method) or method.upper(),
-            names.LOG_LOGGER: logger_name,
-            names.LOG_MESSAGE: event.pop("event"),
-            names.LOG_SERVICE: service,
-            names.LOG_ENVIRONMENT: environment,
-        }
-        out.update(event)
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            out[names.LOG_TRACE_ID] = format(span_context.trace_id, "032x")
-            out[names.LOG_SPAN_ID] = format(span_context.span_id, "016x")
-        return dumps(out)
+        return PendingLine(self, logger_name, method, event)
+
+    def __call__(self, logger_name: str, method: str, event: dict[str, Any]) -> str | None:
+        """The line for ``event`` (its ``event`` key is the message), or None: use the chain."""
+        pending = self.capture(logger_name, method, event)
+        return pending.render() if pending is not None else None

@@ -30,7 +30,7 @@ from crm_observability.logging.processors import (
 )
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import ConsoleRenderer, JSONRenderer
-from crm_observability.logging.writer import LineWriter
+from crm_observability.logging.writer import LineWriter, PendingText
 from crm_observability.settings import Settings, SettingsError
 
 COMPONENT = "logging"
@@ -77,14 +77,16 @@ class ContainedHandler(logging.Handler):
             errors.count_dropped(COMPONENT)
             errors.report_failure(COMPONENT, exc)
 
-    def write(self, line: str) -> None:
-        """Write one formatted line; a failure is counted, never raised."""
+    def write(self, line: str | PendingText) -> None:
+        """Write one formatted line (or render a pending one); a failure is counted, never
+        raised. To stdout the pending line is rendered by the writer thread."""
         try:
             if self.stream is None:
                 # stdout: a background writer, so a stalled reader never blocks the loop
                 stdout_writer().put(line)
                 return
-            self.stream.write(line + "\n")
+            text = line if isinstance(line, str) else line.render()
+            self.stream.write(text + "\n")
             self.stream.flush()
         except Exception as exc:  # a closed pipe, a full disk
             errors.count_dropped(COMPONENT)

@@ -22,15 +22,21 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from crm_observability import errors
 
-__all__ = ["LineWriter"]
+__all__ = ["LineWriter", "PendingText"]
 
 COMPONENT = "logging"
 _IDLE_S = 0.025  # lines gather this long between writes (unless a batch is already waiting)
 _BATCH = 512  # lines per write
+
+
+class PendingText(Protocol):
+    """A line whose rendering waits for the writer thread (see ``access_json.PendingLine``)."""
+
+    def render(self) -> str: ...
 
 
 class LineWriter:
@@ -38,7 +44,7 @@ class LineWriter:
 
     def __init__(self, max_lines: int = 10_000) -> None:
         self.max_lines = max_lines
-        self._lines: deque[str] = deque()
+        self._lines: deque[str | PendingText] = deque()
         self._lock = threading.Lock()  # one writer at a time: the thread, or a flush
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -57,8 +63,9 @@ class LineWriter:
         self._lock = threading.Lock()
         self._start()
 
-    def put(self, line: str) -> None:
-        """Queue one line (without its newline); drop and count it when the buffer is full."""
+    def put(self, line: str | PendingText) -> None:
+        """Queue one line (without its newline), or one to render when written; drop and
+        count it when the buffer is full."""
         if len(self._lines) >= self.max_lines:
             errors.count_dropped(COMPONENT)
             errors.report_failure(COMPONENT, "stdout is not being read: log lines dropped")
@@ -94,7 +101,15 @@ class LineWriter:
         while lines:
             batch: list[str] = []
             while lines and len(batch) < _BATCH:
-                batch.append(lines.popleft())
+                item = lines.popleft()
+                if not isinstance(item, str):
+                    try:
+                        item = item.render()
+                    except Exception as exc:  # an unrenderable value: this line is lost
+                        errors.count_dropped(COMPONENT)
+                        errors.report_failure(COMPONENT, exc)
+                        continue
+                batch.append(item)
             try:
                 out = stream or sys.stdout
                 out.write("\n".join(batch) + "\n")

@@ -147,10 +147,18 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         super().__init__(exporter, max_queue_size=max_queue_size, **kwargs)
         self._max_queue = max_queue_size
         self._enqueue = threading.Lock()
+        inner = getattr(self, "_batch_processor", None)
         # The SDK keeps its queue private; without it we cannot see overflow (still safe).
-        self._queue = getattr(self._batch_processor, "_queue", None)
+        self._queue = getattr(inner, "_queue", None)
         # BatchSpanProcessor.on_end checks the sampled flag again, then calls this.
-        self._emit = getattr(self._batch_processor, "emit", None)
+        self._emit = getattr(inner, "emit", None)
+        # The SDK's emit asks os.getpid() for every span (a system call, ~2 µs here) to notice
+        # a fork; where os.register_at_fork exists the SDK re-initialises the processor in
+        # the child anyway. So the span goes on the queue here, as emit would put it.
+        self._inner = inner if (
+            hasattr(os, "register_at_fork") and self._queue is not None
+            and all(hasattr(inner, a) for a in ("_worker_awaken", "_shutdown",
+                                                 "_max_export_batch_size"))) else None
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.context
@@ -161,9 +169,17 @@ class BoundedBatchSpanProcessor(BatchSpanProcessor):
         if queue is None or emit is None:
             super().on_end(span)
             return
+        inner = self._inner
         with self._enqueue:
             if len(queue) < self._max_queue:
-                emit(span)
+                if inner is None:
+                    emit(span)
+                elif not inner._shutdown:
+                    queue.appendleft(span)  # the worker exports from the right
+                    if len(queue) >= inner._max_export_batch_size:
+                        awaken = inner._worker_awaken  # replaced in a forked child
+                        if not awaken.is_set():
+                            awaken.set()
                 return
         count_dropped(COMPONENT)
         report_failure(COMPONENT, f"span queue full ({self._max_queue}): dropping spans")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from crm_observability import conventions as names
 from crm_observability.context import request_context, serving_app_var
 from crm_observability.logging import log_access
-from crm_observability.logging.access_json import JSONAccessLine
+from crm_observability.logging.access_json import JSONAccessLine, PendingLine
 from crm_observability.logging.configure import ContainedHandler, Formatter
 from tests.logging.conftest import Capture
 
@@ -142,3 +143,62 @@ def test_only_the_json_layout_has_one(capture: Capture, log_format: str) -> None
     assert _formatter().access_line is None
     capture.configure(log_format="json")
     assert isinstance(_formatter().access_line, JSONAccessLine)
+
+
+def test_a_line_rendered_later_is_the_line_of_the_moment_it_was_captured(
+        capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering waits for the stdout writer: the clock, context, span and serving app it
+    renders are the request's, not whatever holds when the writer gets to it."""
+    from crm_observability.logging.processors import iso_utc
+    from crm_observability.logging.redaction import Redactor
+
+    fused = JSONAccessLine("contacts-service", "staging", Redactor())
+    tracer = TracerProvider().get_tracer("t")
+    event = {"event": "GET /c/{id} 200", names.LOG_HTTP_STATUS: 200, "path": f"/c/{JWT}"}
+    monkeypatch.setattr(time, "time", lambda: 1_780_000_000.25)
+    token = serving_app_var.set(("deals-service", "testing"))
+    try:
+        with request_context(request_id="r-9", tenant_id="acme"), \
+                tracer.start_as_current_span("s") as span:
+            now = fused("crm.access", "info", dict(event))
+            pending = fused.capture("crm.access", "info", dict(event))
+    finally:
+        serving_app_var.reset(token)
+    assert pending is not None and now is not None
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # later, outside everything
+    later = pending.render()
+    assert later == now
+    line = json.loads(later)
+    assert line[names.LOG_TIMESTAMP] == iso_utc(1_780_000_000.25)
+    assert (line["request_id"], line["tenant_id"]) == ("r-9", "acme")
+    assert line[names.LOG_TRACE_ID] == format(span.get_span_context().trace_id, "032x")
+    assert (line["service"], line["environment"]) == ("deals-service", "testing")
+    assert JWT not in later  # redacted when rendered
+
+
+def test_the_access_line_to_stdout_is_rendered_by_the_writer(
+        configured: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from crm_observability.logging import configure_logging
+    from crm_observability.logging.configure import stdout_writer
+    from crm_observability.settings import Settings
+
+    configured()
+    configure_logging(Settings.for_profile("testing", service_name="stdout-svc"))
+    rendered: list[int] = []
+    original = PendingLine.render
+
+    def counting(self: PendingLine) -> str:
+        rendered.append(1)
+        return original(self)
+
+    with _alone(), request_context(request_id="r-1"):
+        PendingLine.render = counting  # type: ignore[method-assign]
+        try:
+            log_access("GET", "/c", 200, 0.01, 3)
+            assert rendered == []  # not on the request's path
+            assert stdout_writer().flush()
+        finally:
+            PendingLine.render = original  # type: ignore[method-assign]
+    assert rendered == [1]
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (line[names.LOG_MESSAGE], line["request_id"]) == ("GET /c 200", "r-1")

@@ -384,3 +384,29 @@ def test_stdout_writer_gathers_lines_instead_of_waking_per_line(
     # One write per gathering interval (25 ms), not one per line.
     assert out.writes <= min(50, elapsed / writer_module._IDLE_S + 3)
     writer.close()
+
+
+def test_stdout_writer_renders_pending_lines_in_order_and_drops_a_failing_one() -> None:
+    import io
+
+    from crm_observability import errors
+    from crm_observability.logging.writer import LineWriter
+
+    class Pending:
+        def __init__(self, text: str | None) -> None:
+            self.text = text
+
+        def render(self) -> str:
+            if self.text is None:
+                raise ValueError("cannot render")
+            return self.text
+
+    errors.reset_for_tests()
+    writer = LineWriter()
+    out = io.StringIO()
+    for item in ("plain 1", Pending("pending 2"), Pending(None), "plain 3", Pending("pending 4")):
+        writer.put(item)
+    assert writer.flush(out)
+    assert out.getvalue().splitlines() == ["plain 1", "pending 2", "plain 3", "pending 4"]
+    assert errors.dropped_counts()["logging"] == 1
+    writer.close()
