@@ -51,8 +51,7 @@ _LEVEL_NAMES = {"info": "INFO", "error": "ERROR"}
 class PendingLine:
     """An access line captured on the request's path, rendered later by :meth:`render`."""
 
-    __slots__ = ("_event", "_ids", "_level", "_logger", "_method", "_owner", "_serving",
-                 "_time")
+    __slots__ = ("_event", "_ids", "_logger", "_method", "_owner", "_serving", "_time")
 
     def __init__(self, owner: JSONAccessLine, logger_name: str, method: str,
                  event: dict[str, Any]) -> None:
