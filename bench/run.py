@@ -58,10 +58,9 @@ def http_section(quick: bool) -> Section:
     sec = Section("1. Instrumentation overhead over HTTP",
                   f"{PY} -m bench.http_overhead --rounds {rounds} --seconds {seconds:g} "
                   "--stack uvicorn; the same with --stack uvicorn-standard")
-    first = True
-    for stack in h.STACKS:
+    for i, stack in enumerate(h.STACKS):
         res = h.measure(rounds=rounds, seconds=seconds, stack=stack)
-        if first:
+        if i == 0:
             sec.lines += [
                 f"One uvicorn worker per variant pinned to core {h.SERVER_CORE}; wrk (1 thread, "
                 f"{res.connections} connections, {seconds:g} s per run) pinned to core "
@@ -73,18 +72,17 @@ def http_section(quick: bool) -> Section:
                 "extra the reference-service image installs). The faster server leaves the "
                 "same per-request cost of instrumentation a larger share of each request, so "
                 "its ratios are lower; the µs per request column is the portable figure.", ""]
-            first = False
-        _http_table(sec, res, stack)
+        _http_table(sec, res)
     return sec
 
 
-def _http_table(sec: Section, res: OverheadResult, stack: str) -> None:
+def _http_table(sec: Section, res: OverheadResult) -> None:
     from bench.http_overhead import VARIANTS
 
     med = {v: {a: res.median(v, a) for a in ("rps", "p50_ms", "p99_ms")} for v in VARIANTS}
     bare, hand = med["bare"], med["hand-assembled"]
     sec.lines += [
-        f"**Stack `{stack}`**", "",
+        f"**Stack `{res.stack}`**", "",
         "| variant | req/s | µs per request over bare | p50 | p99 | req/s vs bare | "
         "vs hand-assembled | requests | non-2xx/errors | spans received |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -101,7 +99,7 @@ def _http_table(sec: Section, res: OverheadResult, stack: str) -> None:
         f"{v}: " + ", ".join(f"{r.rps:.0f}" for r in res.per_variant[v]) for v in VARIANTS),
         ""]
     prod, dev = med["production"], med["development"]
-    label = "" if stack == "uvicorn" else f" ({stack})"
+    label = "" if res.stack == "uvicorn" else f" ({res.stack})"
     sec.targets += [
         (f"production profile req/s vs bare{label}", f"{prod['rps'] / bare['rps']:.2f}",
          "≥ 0.85", prod["rps"] / bare["rps"] >= 0.85),

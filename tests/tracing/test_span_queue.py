@@ -52,6 +52,8 @@ def test_after_shutdown_spans_are_not_queued() -> None:
     tracer.start_span("late").end()  # neither raises nor reaches the exporter
     processor.force_flush(1000)
     assert exporter.get_finished_spans() == ()
+    # Nor is it held: with the worker gone, a queued span would stay in memory for good.
+    assert processor._queue is not None and len(processor._queue) == 0
 
 
 def test_a_forked_child_exports_its_own_spans() -> None:
