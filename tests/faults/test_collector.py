@@ -15,6 +15,7 @@ import asyncio
 import io
 import logging
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -87,8 +88,17 @@ async def _alternate(apps: dict[str, FastAPI]) -> tuple[dict[str, list[float]], 
 
 @pytest.fixture
 def clean_errors() -> Iterator[None]:
+    before = set(threading.enumerate())
     reset_for_tests()
     yield
+    # A shutdown bounded by its timeout leaves the export thread to finish (and report its
+    # failure) afterwards: let this test's threads end before the next test's error counts
+    # and once-a-minute warning window start, or their late warning lands in it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+            t.is_alive() for t in set(threading.enumerate()) - before
+            if t.name.startswith(("crm-obs-tracing-flush", "OtelBatch"))):
+        time.sleep(0.05)
     reset_for_tests()
 
 
