@@ -15,6 +15,9 @@ field for field, at a fraction of its CPU cost.  The savings:
 - ``KeyValue`` messages of scalar attributes of events, links, resources and
   scopes come from a bounded cache, as do the encoded ``Resource`` /
   ``InstrumentationScope`` of each identity;
+- the middleware's own server span (:class:`.server_span.ServerSpan`) is read
+  from its fields directly, past the ``ReadableSpan`` properties (each builds a
+  tuple, a mapping proxy or a copy): ~2 µs a span of the ~5;
 - grouping goes by object identity first: ``Resource.__hash__`` JSON-dumps its
   attributes, so it is called once per distinct resource object per batch
   (never per span), and equal-but-distinct objects still group as stock does.
@@ -52,8 +55,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope as SdkScope
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanContext, SpanKind
 from opentelemetry.trace.status import Status, StatusCode
+
+from crm_observability.tracing.server_span import ServerSpan
 
 __all__ = ["cache_sizes", "encode_spans", "fallback_count"]
 
@@ -136,7 +141,10 @@ def _encode(spans: Sequence[ReadableSpan]) -> bytes:
             if target is None:
                 target = by_identity[ids] = _group(request, groups, resource, scope)
             last_resource, last_scope, add = resource, scope, target.spans.add
-        _add_span(add, span)
+        if type(span) is ServerSpan:
+            _add_server_span(add, span)
+        else:
+            _add_span(add, span)
     return bytes(request.SerializePartialToString())
 
 
@@ -229,6 +237,30 @@ def _add_span(add: Any, span: ReadableSpan) -> None:
         tail = _attribute_chunks(attributes) + tail
     if tail:
         message.MergeFromString(tail)
+
+
+def _add_server_span(add: Any, span: ServerSpan) -> None:
+    """``_add_span`` for the middleware's span, from its fields (same bytes)."""
+    context: SpanContext = span._context  # type: ignore[assignment]  # never None in ours
+    if (span._events or span._links or span._dropped_attributes or span._dropped_events
+            or context.trace_state):
+        _add_span(add, span)  # the rarer shapes: one path for them
+        return
+    parent = span._parent
+    message = add(
+        trace_id=context.trace_id.to_bytes(16, "big"),
+        span_id=context.span_id.to_bytes(8, "big"),
+        name=span._name,
+        kind=PbSpan.SPAN_KIND_SERVER,
+        start_time_unix_nano=span._start_time,
+        end_time_unix_nano=span._end_time,
+        flags=_REMOTE if parent is not None and parent.is_remote else _LOCAL,
+    )
+    if parent is not None:  # the wire order is the field order, however they are set
+        message.parent_span_id = parent.span_id.to_bytes(8, "big")
+    parts: list[bytes] = _cached_each(span._attributes, _chunks, _chunk)
+    parts.append(_status_chunk(span._status))
+    message.MergeFromString(b"".join(parts))
 
 
 def _status_chunk(status: Status | None) -> bytes:

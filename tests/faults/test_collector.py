@@ -30,6 +30,7 @@ from crm_observability import Settings, instrument
 from crm_observability import conventions as names
 from crm_observability.errors import dropped_counts, failure_counts, reset_for_tests
 from crm_observability.tracing.exporters import COMPONENT
+from crm_observability.tracing.setup import export_batch_size
 from tests.faults.servers import rss_bytes
 from tests.tracing.otlp_receiver import OtlpReceiver, free_port
 
@@ -140,7 +141,7 @@ def test_collector_fault_costs_requests_nothing(
         spans_made = 100 + len(seen) * ROUNDS * PER_ROUND
         delivered = obs.tracing.exporter.exported
         assert delivered == 0
-        in_flight = QUEUE + min(512, QUEUE)  # the queue, plus the batch being sent
+        in_flight = QUEUE + export_batch_size(QUEUE)  # the queue, plus the batch being sent
         assert dropped_counts()[COMPONENT] >= spans_made - in_flight
         assert rss_growth < 64 * 1024 * 1024, f"RSS grew {rss_growth / 2**20:.0f} MiB"
 

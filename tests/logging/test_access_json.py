@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -127,6 +128,14 @@ def test_a_context_key_the_chain_treats_specially_takes_the_chain(
     assert (declined, fast) == (1, chain)
 
 
+def test_no_well_known_context_key_is_one_the_chain_treats_specially() -> None:
+    """capture() checks only the free keys for a clash: the well-known ones must never."""
+    from crm_observability.context import KNOWN_VARS
+    from crm_observability.logging.access_json import _RESERVED
+
+    assert _RESERVED.isdisjoint(KNOWN_VARS)
+
+
 def test_without_redaction(capture: Capture, fixed_clock: None,
                            monkeypatch: pytest.MonkeyPatch) -> None:
     capture.configure(redact=False)
@@ -166,7 +175,8 @@ def test_a_line_rendered_later_is_the_line_of_the_moment_it_was_captured(
         serving_app_var.reset(token)
     assert pending is not None and now is not None
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # later, outside everything
-    later = pending.render()
+    with ThreadPoolExecutor(1) as pool:  # in another thread, as the stdout writer's
+        later = pool.submit(pending.render).result()
     assert later == now
     line = json.loads(later)
     assert line[names.LOG_TIMESTAMP] == iso_utc(1_780_000_000.25)

@@ -252,6 +252,49 @@ def test_schema_urls_and_missing_scope() -> None:
     assert request.resource_spans[0].schema_url == "https://example.com/schema"
 
 
+def _server_spans() -> list[ReadableSpan]:
+    """The middleware's own spans (tracing.server_span) in every shape they come in."""
+    from crm_observability.tracing.server_span import ServerSpanFactory
+
+    factory = ServerSpanFactory(RESOURCE, InstrumentationScope("crm_observability", "0.1.0"),
+                                None, None)
+    local_parent = SpanContext(0x1234, 0x77, is_remote=False, trace_flags=TraceFlags(1))
+    remote_parent = SpanContext(REMOTE.trace_id, REMOTE.span_id, is_remote=True,
+                                trace_flags=TraceFlags(1))  # no trace state
+    spans = []
+    for i, parent in enumerate([None, local_parent, remote_parent, REMOTE] * 3):
+        trace_id = parent.trace_id if parent is not None else 0xABC0 + i
+        context = SpanContext(trace_id, 0x5000 + i, is_remote=False, trace_flags=TraceFlags(1),
+                              trace_state=parent.trace_state if parent is not None else None)
+        span = factory.start("GET", context, parent, {
+            "http.request.method": "GET", "url.path": f"/api/v1/contacts/{i % 5}",
+            "url.scheme": "http"})
+        span.set_attributes({"n": -i, "ratio": i / 3, "flag": i % 2 == 0, "tags": ("a", "b"),
+                             "big": 2**40 + i})
+        span.set_http_result("GET /api/v1/contacts/{contact_id}",
+                             "/api/v1/contacts/{contact_id}", 503 if i % 4 == 0 else 200)
+        if i % 6 == 5:
+            span.set_status(Status(StatusCode.ERROR, "described"))
+        if i == 7:
+            span.add_event("looked-up", {"hit": True})
+        span.end()
+        spans.append(span)
+    return spans
+
+
+def test_the_middlewares_server_spans_match_stock_byte_for_byte() -> None:
+    spans = _server_spans()
+    for batch in (spans, spans[:1], spans[2:3], list(reversed(spans))):
+        assert_same_as_stock(batch)
+        assert encode_spans(batch) == stock_encode_spans(batch).SerializePartialToString()
+    request = fast_request(spans)
+    encoded = request.resource_spans[0].scope_spans[0].spans
+    assert [s.flags for s in encoded[:4]] == [0x100, 0x100, 0x300, 0x300]
+    assert encoded[1].parent_span_id == (0x77).to_bytes(8, "big")
+    assert encoded[3].trace_state == "vendor=abc,crm=1"
+    assert encoded[0].status.code == 2 and encoded[1].status.code == 0
+
+
 def test_empty_batch() -> None:
     assert encode_spans([]) == stock_encode_spans([]).SerializePartialToString() == b""
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Sequence
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -108,6 +112,37 @@ def test_no_endpoint_still_records_spans_for_log_correlation() -> None:
         assert span.is_recording() and span.get_span_context().trace_id != 0
         span.end()
         assert runtime.exporter is None
+    finally:
+        runtime.shutdown()
+
+
+class BatchSizes(InMemorySpanExporter):
+    """Keeps the size of every batch it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.sizes.append(len(spans))
+        return super().export(spans)
+
+
+@pytest.mark.parametrize(("queue", "batch"), [(64, 32), (4096, 1024)])
+def test_spans_go_out_in_batches_of_half_the_queue_at_most_1024(queue: int, batch: int) -> None:
+    exporter = BatchSizes()
+    runtime = configure_tracing(make_settings(span_queue_size=queue), exporter=exporter,
+                                set_global=False)
+    try:
+        for _ in range(queue - 1):  # one short of full: nothing may be dropped
+            runtime.tracer.start_span("s").end()
+        deadline = time.monotonic() + 3  # well before the 5 s schedule
+        while not exporter.sizes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert exporter.sizes and exporter.sizes[0] == batch  # a full batch, sent at once
+        assert runtime.force_flush(5)
+        assert sum(exporter.sizes) == queue - 1 and max(exporter.sizes) <= batch
+        assert errors.dropped_counts().get("tracing", 0) == 0
     finally:
         runtime.shutdown()
 
