@@ -59,7 +59,7 @@ class Settings:
     trace_sample_ratio: float = 1.0
     otlp_endpoint: str | None = None  # None: spans are not exported
     otlp_timeout_s: float = 5.0
-    span_queue_size: int = 2048
+    span_queue_size: int = 8192  # ~0.9 KB a span; exported in halves (tracing.setup)
     # health
     health_show_details: ShowDetails = "when-authorized"
     health_timeout_s: float = 0.8

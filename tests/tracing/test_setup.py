@@ -128,8 +128,8 @@ class BatchSizes(InMemorySpanExporter):
         return super().export(spans)
 
 
-@pytest.mark.parametrize(("queue", "batch"), [(64, 32), (4096, 1024)])
-def test_spans_go_out_in_batches_of_half_the_queue_at_most_1024(queue: int, batch: int) -> None:
+@pytest.mark.parametrize(("queue", "batch"), [(64, 32), (16384, 4096)])
+def test_spans_go_out_in_batches_of_half_the_queue_at_most_4096(queue: int, batch: int) -> None:
     exporter = BatchSizes()
     runtime = configure_tracing(make_settings(span_queue_size=queue), exporter=exporter,
                                 set_global=False)
