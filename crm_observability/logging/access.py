@@ -77,8 +77,10 @@ def log_access(
             formatter: Formatter = handler.formatter  # type: ignore[assignment]
             name = "error" if status >= 500 else "info"
             fused = formatter.access_line
-            # Rendered later, by the stdout writer's thread (see access_json.PendingLine).
-            pending = fused.capture(_NAME, name, event) if fused is not None else None
+            # To stdout: rendered later, by the writer's thread (see access_json.PendingLine);
+            # to a stream of the caller's: written now, in this context.
+            pending = (fused.capture(_NAME, name, event, now=handler.stream is not None)
+                       if fused is not None else None)
             handler.write(pending if pending is not None
                           else formatter.render(_logger, name, event))
             return

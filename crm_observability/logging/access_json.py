@@ -57,14 +57,15 @@ class PendingLine:
     __slots__ = ("_context", "_event", "_logger", "_method", "_owner", "_time")
 
     def __init__(self, owner: JSONAccessLine, logger_name: str, method: str,
-                 event: dict[str, Any], context: Context) -> None:
+                 event: dict[str, Any], context: Context | None) -> None:
         self._owner, self._logger, self._method, self._event = owner, logger_name, method, event
         self._context = context
         self._time = time.time()
 
     def render(self) -> str:
         """The line, rendered in the context it was captured in (any thread, once)."""
-        return self._context.run(self._render)
+        context = self._context
+        return self._render() if context is None else context.run(self._render)
 
     def _render(self) -> str:
         owner, event, method = self._owner, self._event, self._method
@@ -103,17 +104,19 @@ class JSONAccessLine:
         self._environment = environment
         self._redactor = redactor
 
-    def capture(self, logger_name: str, method: str, event: dict[str, Any]) -> PendingLine | None:
+    def capture(self, logger_name: str, method: str, event: dict[str, Any],
+                *, now: bool = False) -> PendingLine | None:
         """What the line needs from the request, now; None: use the chain.
 
-        ``event`` holds the access fields only; it is consumed.
+        ``event`` holds the access fields only; it is consumed.  ``now``: the line is
+        rendered at once, in this context (no snapshot needed).
         """
         extra = extra_var.get()  # the well-known keys never clash (tests/logging)
         if extra and not _RESERVED.isdisjoint(extra):
             return None
-        return PendingLine(self, logger_name, method, event, copy_context())
+        return PendingLine(self, logger_name, method, event, None if now else copy_context())
 
     def __call__(self, logger_name: str, method: str, event: dict[str, Any]) -> str | None:
         """The line for ``event`` (its ``event`` key is the message), or None: use the chain."""
-        pending = self.capture(logger_name, method, event)
+        pending = self.capture(logger_name, method, event, now=True)
         return pending.render() if pending is not None else None
