@@ -18,8 +18,10 @@ start-up is not seen (a forked child builds its exporter anew, and reads it agai
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +49,8 @@ else:
     _SDK_HELPERS = True
 
 _NEEDED = ("_shutdown", "_metrics", "_client", "_max_request_size")
+# Between slices of a batch: long enough for the event loop's thread to take the GIL back.
+_YIELD = functools.partial(time.sleep, 0.0001)
 
 
 class FastOTLPSpanExporter(OTLPSpanExporter):
@@ -71,7 +75,7 @@ class FastOTLPSpanExporter(OTLPSpanExporter):
             return SpanExportResult.FAILURE
         with self._metrics.export_operation(len(spans)) as result:
             try:
-                data = encode_spans(spans)
+                data = encode_spans(spans, pause=_YIELD)
             except Exception as error:  # stock contains encoding errors the same way
                 _logger.error("Failed to encode span batch: %s", error)
                 result.error = error

@@ -295,6 +295,21 @@ def test_the_middlewares_server_spans_match_stock_byte_for_byte() -> None:
     assert encoded[0].status.code == 2 and encoded[1].status.code == 0
 
 
+@pytest.mark.parametrize(("count", "every", "pauses"), [(1, 512, 0), (512, 512, 0),
+                                                       (513, 512, 1), (1300, 512, 2),
+                                                       (10, 3, 3)])
+def test_a_big_batch_pauses_between_slices_and_encodes_the_same(
+        recorder: Recorder, count: int, every: int, pauses: int) -> None:
+    for i in range(count):
+        server_span(recorder, i)
+    spans = recorder.spans()
+    calls: list[int] = []
+    paused = encode_spans(spans, pause=lambda: calls.append(1), pause_every=every)
+    assert len(calls) == pauses  # after each full slice, never after the last span
+    assert paused == encode_spans(spans)
+    assert ExportTraceServiceRequest.FromString(paused) == stock_encode_spans(spans)
+
+
 def test_empty_batch() -> None:
     assert encode_spans([]) == stock_encode_spans([]).SerializePartialToString() == b""
 
