@@ -12,8 +12,9 @@ One more difference: what ``requests`` reads from the environment on every POST
 when the exporter is built, with the same precedence (:func:`settle_environment`).
 Re-reading it (a walk over every environment variable, a stat of ``~/.netrc``)
 on every POST took ~15 µs per request from the event loop's thread at ~3,000
-spans/s on the served benchmark (``bench.http_overhead``), more than encoding them.  A variable changed after
-start-up is not seen (a forked child builds its exporter anew, and reads it again).
+spans/s on the served benchmark (``bench.http_overhead``), more than encoding them.
+A variable changed after start-up is not seen (a forked child builds its exporter
+anew, and reads it again).
 """
 
 from __future__ import annotations
