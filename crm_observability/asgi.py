@@ -9,6 +9,7 @@ measured and not in the OpenAPI document.
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import time
 from contextvars import ContextVar, Token
@@ -29,7 +30,8 @@ from crm_observability.context import (
     tenant_id_var,
 )
 from crm_observability.errors import report_failure
-from crm_observability.tracing.current import request_tracer
+from crm_observability.health import endpoint as health_endpoint
+from crm_observability.tracing.current import SpanActivation, request_tracer
 from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 
 if TYPE_CHECKING:
@@ -43,29 +45,15 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _CLEARED_VARS = tuple(var for var in KNOWN_VARS.values() if var is not request_id_var)
 
 _EMPTY_EXTRA = extra_var.get()  # the unbound default
+_ACCESS_LOGGER = logging.getLogger(names.ACCESS_LOGGER)
 
 
-def _clear_outer_bindings() -> list[tuple[ContextVar[Any], Token[Any]]] | None:
-    """Unbind what the surrounding context bound: tokens that restore it, or None if nothing."""
-    for var in _CLEARED_VARS:
-        if var.get() is not None:
-            break
-    else:
-        if not extra_var.get():
-            return None
+def _clear_outer_bindings() -> list[tuple[ContextVar[Any], Token[Any]]]:
+    """Unbind what the surrounding context bound: tokens that restore it."""
     tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
         (var, var.set(None)) for var in _CLEARED_VARS]
     tokens.append((extra_var, extra_var.set(_EMPTY_EXTRA)))
     return tokens
-
-
-def _scrub_bindings() -> None:
-    """Unset what the app bound and left bound (the surrounding context had nothing)."""
-    for var in _CLEARED_VARS:
-        if var.get() is not None:
-            var.set(None)
-    if extra_var.get():
-        extra_var.set(_EMPTY_EXTRA)
 
 
 def route_template(scope: Scope, base_root_path: str) -> str:
@@ -99,6 +87,7 @@ class ObservabilityMiddleware:
 
     __slots__ = (
         "_access",
+        "_activation",
         "_exact",
         "_header",
         "_header_bytes",
@@ -109,6 +98,8 @@ class ObservabilityMiddleware:
         "_server_span_type",
         "_server_spans",
         "_serving",
+        "_special",
+        "_special_prefixes",
         "_started",
         "_tracer",
         "app",
@@ -135,6 +126,11 @@ class ObservabilityMiddleware:
         self._own: dict[str, ASGIApp] = {}
         if settings.metrics_enabled and obs.metrics_app is not None:
             self._own[settings.metrics_path] = obs.metrics_app
+        # Every path that is not simply observed: one set lookup and one startswith for
+        # the rest, instead of the metrics, health and exclusion checks in turn.
+        self._special = frozenset((*self._own, *self._exact, *health_endpoint.EXACT_PATHS))
+        self._special_prefixes = (*self._prefixes, *health_endpoint.PREFIXES)
+        self._activation = SpanActivation()
         self._started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,16 +145,17 @@ class ObservabilityMiddleware:
             # No lifespan (e.g. httpx ASGITransport): the first request means we are up.
             self._on_started()
         path: str = scope["path"]
-        own = self._own.get(path)
-        if own is not None:
-            await own(scope, receive, send)
-            return
-        if self.obs.health.handles(path):
-            await self.obs.health(scope, receive, send)
-            return
-        if _path_excluded(path, self._exact, self._prefixes):
-            await self.app(scope, receive, send)
-            return
+        if path in self._special or path.startswith(self._special_prefixes):
+            own = self._own.get(path)
+            if own is not None:
+                await own(scope, receive, send)
+                return
+            if self.obs.health.handles(path):
+                await self.obs.health(scope, receive, send)
+                return
+            if _path_excluded(path, self._exact, self._prefixes):
+                await self.app(scope, receive, send)
+                return
         # The observed path continues inline (no nested coroutine): every suspension and
         # resumption of the app passes through each frame above it.
         start = time.perf_counter()
@@ -178,15 +175,24 @@ class ObservabilityMiddleware:
         parent_ctx = None
         if has_trace_headers:
             parent_ctx, tenant_id = self.obs.extract(scope["headers"])
-        span = self._start_span(method, path, scope, parent_ctx)
-        span_ctx = span.get_span_context()
-        sampled = span_ctx.trace_flags.sampled
+        bound = self._sample_bound
+        trace_id = getrandbits(128) or 1 if parent_ctx is None and bound is not None else 0
+        span: trace.Span
+        if trace_id and (trace_id & TRACE_ID_LIMIT) >= bound:  # type: ignore[operator]
+            # A root span not sampled (as TraceIdRatioBased would decide: tracing.sampling).
+            span = NonRecordingSpan(SpanContext(trace_id, getrandbits(64) or 1, False))
+            sampled = False
+        else:
+            span = self._start_span(method, path, scope, parent_ctx, trace_id)
+            span_ctx = span.get_span_context()
+            trace_id = span_ctx.trace_id
+            sampled = span_ctx.trace_flags.sampled
         if request_id is None:
             # The trace id doubles as the request id: one id to search logs and traces by
             # (and no request-id attribute to export: it would repeat the trace id).
             # Untraced: 128 random bits like a trace id (uuid4 reads the OS's entropy pool:
             # a system call per request for an id that guards nothing).
-            request_id = format(span_ctx.trace_id or getrandbits(128), "032x")
+            request_id = (trace_id or getrandbits(128)).to_bytes(16, "big").hex()
         elif sampled:
             span.set_attribute(names.ATTR_REQUEST_ID, request_id)
         if sampled and tenant_id is not None:
@@ -196,15 +202,26 @@ class ObservabilityMiddleware:
         # A fresh context per request: nothing leaks in from the context it runs in (a test
         # client runs requests in the caller's), and the end undoes whatever the app bound.
         # Under a server each request's task starts with nothing bound: no clearing needed.
-        outer = _clear_outer_bindings()
+        outer: list[tuple[ContextVar[Any], Token[Any]]] | None
+        for var in _CLEARED_VARS:  # inline: this runs on every request
+            if var.get() is not None:
+                outer = _clear_outer_bindings()
+                break
+        else:
+            outer = _clear_outer_bindings() if extra_var.get() else None
         rid_token = request_id_var.set(request_id)
         tenant_token = tenant_id_var.set(tenant_id) if tenant_id is not None else None
         app_token = serving_app_var.set(self._serving)
         tracer_token = request_tracer.set(self._tracer)
-        otel_token = otel_context.attach(trace.set_span_in_context(span, parent_ctx))
+        activation = self._activation
+        otel_token = activation.activate(span, parent_ctx)
 
         http = self._http
-        http.request_started(metric_method)
+        in_flight = http.in_flight_queue(metric_method)
+        if in_flight is not None:
+            in_flight.append(None)
+        else:
+            http.request_started(metric_method)
         state: list[Any] = [0, 0, False, None]  # status, bytes, finished, span end (ns)
 
         async def send_wrapper(message: Message) -> None:
@@ -239,9 +256,14 @@ class ObservabilityMiddleware:
                 self._finish(scope, state, start, method, metric_method, path, span, sampled)
             # Ended here, not at the last byte, so an exception raised after the response
             # (by ServerErrorMiddleware or a background task) is still recorded on it.
-            span.end(end_time=state[3])
-            http.request_finished(metric_method)
-            otel_context.detach(otel_token)
+            if sampled:
+                span.end(end_time=state[3])
+            if in_flight is not None:
+                if in_flight:
+                    in_flight.pop()
+            else:
+                http.request_finished(metric_method)
+            activation.deactivate(otel_token)
             serving_app_var.reset(app_token)
             request_tracer.reset(tracer_token)
             if tenant_token is not None:
@@ -251,23 +273,31 @@ class ObservabilityMiddleware:
                 for var, token in reversed(outer):
                     var.reset(token)
             else:
-                _scrub_bindings()
+                # Unset what the app bound and left bound (the surrounding context had
+                # nothing): under a server the task ends anyway, a test client's goes on.
+                for var in _CLEARED_VARS:
+                    if var.get() is not None:
+                        var.set(None)
+                if extra_var.get():
+                    extra_var.set(_EMPTY_EXTRA)
 
     def _start_span(
-        self, method: str, path: str, scope: Scope, parent_ctx: otel_context.Context | None
+        self, method: str, path: str, scope: Scope, parent_ctx: otel_context.Context | None,
+        trace_id: int,
     ) -> trace.Span:
-        bound = self._sample_bound
-        trace_id = 0
+        """The server span: ``trace_id`` is a root span's id the caller sampled, or 0."""
         parent: SpanContext | None = None
         if parent_ctx is not None:
             parent = trace.get_current_span(parent_ctx).get_span_context()
             if not parent.is_valid:
                 parent = None
-        if parent is None and bound is not None:
-            # Root span: decide here, as TraceIdRatioBased would (see tracing.sampling).
-            trace_id = getrandbits(128) or 1
-            if (trace_id & TRACE_ID_LIMIT) >= bound:
-                return NonRecordingSpan(SpanContext(trace_id, getrandbits(64) or 1, False))
+                bound = self._sample_bound
+                if bound is not None:
+                    # An invalid parent is a root span: decide here, as for no parent.
+                    trace_id = getrandbits(128) or 1
+                    if (trace_id & TRACE_ID_LIMIT) >= bound:
+                        return NonRecordingSpan(
+                            SpanContext(trace_id, getrandbits(64) or 1, False))
         attributes = {names.ATTR_HTTP_REQUEST_METHOD: method, names.ATTR_URL_PATH: path,
                       names.ATTR_URL_SCHEME: scope.get("scheme", "http")}
         fast = self._server_spans
@@ -296,7 +326,8 @@ class ObservabilityMiddleware:
     ) -> None:
         state[2] = True
         duration = time.perf_counter() - start
-        state[3] = time.time_ns()
+        if sampled:
+            state[3] = time.time_ns()
         status: int = state[0] or 500
         route = route_template(scope, self.obs.base_root_path)
         try:
@@ -315,7 +346,8 @@ class ObservabilityMiddleware:
                     span.set_status(StatusCode.ERROR)
         except Exception as exc:
             report_failure("tracing", exc)
-        if self._access is not None:
+        if self._access is not None and _ACCESS_LOGGER.isEnabledFor(
+                logging.ERROR if status >= 500 else logging.INFO):
             self._access(method, route, status, duration, state[1], path=path)
 
     def _on_started(self) -> None:

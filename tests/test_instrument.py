@@ -470,3 +470,27 @@ def test_each_request_starts_unbound_and_leaves_the_callers_context_as_it_was() 
     seen, caller = asyncio.run(calls())
     assert [sorted(s) for s in seen] == [["request_id"]] * 3
     assert caller == {"inside": {"tenant_id": "outer-tenant", "flow": "outer"}, "after": {}}
+
+
+@pytest.mark.parametrize(("levels", "expected"), [
+    ({}, [("/boom", 500, "ERROR")]),  # production: WARNING, so only the server error
+    ({names.ACCESS_LOGGER: "INFO"}, [("/items/{item_id}", 200, "INFO"),
+                                     ("/missing", 404, "INFO"), ("/boom", 500, "ERROR")]),
+    ({names.ACCESS_LOGGER: "CRITICAL"}, []),
+], ids=["production", "access-at-info", "access-off"])
+def test_the_access_level_decides_which_requests_get_a_line(
+        levels: dict[str, str], expected: list[tuple[str, int, str]]) -> None:
+    app = make_app()
+    logs = io.StringIO()
+    obs = instrument(app, Settings.for_profile("production", service_name="items-service",
+                                               logger_levels=levels, otlp_endpoint=None),
+                     log_stream=logs)
+    try:
+        h = Harness(app, obs, InMemorySpanExporter(), logs)
+        assert [h.get(p).status_code for p in ("/items/1", "/missing", "/boom")] == [
+            200, 404, 500]
+        access = [(r[names.LOG_HTTP_ROUTE], r[names.LOG_HTTP_STATUS], r["level"])
+                  for r in h.log_lines() if r["logger"] == names.ACCESS_LOGGER]
+        assert access == expected
+    finally:
+        obs.tracing.shutdown()

@@ -23,6 +23,9 @@ ALL = ""  # route() result for the root path: every indicator
 _ALIASES = {names.LIVEZ_PATH: "liveness", names.READYZ_PATH: "readiness"}
 _PREFIX = names.HEALTH_PATH + "/"
 _METHODS = ("GET", "HEAD")
+# Every path route() answers is one of these or starts with one of PREFIXES.
+EXACT_PATHS = frozenset({names.HEALTH_PATH, _PREFIX, *_ALIASES})
+PREFIXES = (_PREFIX,)
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 

@@ -15,6 +15,7 @@ import logging
 
 from crm_observability import conventions as names
 from crm_observability import errors
+from crm_observability.logging.access_json import access_event
 from crm_observability.logging.configure import ContainedHandler, Formatter
 
 _logger = logging.getLogger(names.ACCESS_LOGGER)
@@ -60,18 +61,7 @@ def log_access(
         level = logging.ERROR if status >= 500 else logging.INFO
         if not _logger.isEnabledFor(level):
             return
-        event = {
-            "event": f"{method} {route} {status}",
-            names.LOG_HTTP_METHOD: method,
-            names.LOG_HTTP_ROUTE: route,
-            names.LOG_HTTP_STATUS: status,
-            names.LOG_DURATION_MS: round(duration_s * 1000.0, 3),
-            names.LOG_RESPONSE_BYTES: response_bytes,
-        }
-        if path is not None:
-            event[names.LOG_HTTP_PATH] = path
-        if client is not None:
-            event[names.LOG_CLIENT] = client
+        fields = (method, route, status, duration_s, response_bytes, path, client)
         handler = None if _logger.disabled else _sole_handler(_logger, level)
         if handler is not None:
             formatter: Formatter = handler.formatter  # type: ignore[assignment]
@@ -79,15 +69,15 @@ def log_access(
             fused = formatter.access_line
             # To stdout: rendered later, by the writer's thread (see access_json.PendingLine);
             # to a stream of the caller's: written now, in this context.
-            pending = (fused.capture(_NAME, name, event, now=handler.stream is not None)
+            pending = (fused.capture(_NAME, name, fields, now=handler.stream is not None)
                        if fused is not None else None)
             handler.write(pending if pending is not None
-                          else formatter.render(_logger, name, event))
+                          else formatter.render(_logger, name, access_event(*fields)))
             return
         # makeRecord + handle is what Logger.info does, minus the stack walk
         # (findCaller) that an access line has no use for.
         _logger.handle(
-            _logger.makeRecord(_NAME, level, __file__, 0, event, (), None,
+            _logger.makeRecord(_NAME, level, __file__, 0, access_event(*fields), (), None,
                                extra=_EXTRA_ERROR if status >= 500 else _EXTRA)
         )
     except Exception as exc:  # telemetry never breaks the request; the line is lost, counted

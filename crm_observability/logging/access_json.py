@@ -37,7 +37,28 @@ from crm_observability.logging.processors import iso_utc
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import dumps
 
-__all__ = ["JSONAccessLine", "PendingLine"]
+__all__ = ["AccessFields", "JSONAccessLine", "PendingLine", "access_event"]
+
+# method, route, status, duration (s), response bytes, path, client: what log_access takes.
+AccessFields = tuple[str, str, int, float, int, str | None, str | None]
+
+
+def access_event(method: str, route: str, status: int, duration_s: float,
+                 response_bytes: int, path: str | None, client: str | None) -> dict[str, Any]:
+    """The access line's event dict (its ``event`` key is the message)."""
+    event = {
+        "event": f"{method} {route} {status}",
+        names.LOG_HTTP_METHOD: method,
+        names.LOG_HTTP_ROUTE: route,
+        names.LOG_HTTP_STATUS: status,
+        names.LOG_DURATION_MS: round(duration_s * 1000.0, 3),
+        names.LOG_RESPONSE_BYTES: response_bytes,
+    }
+    if path is not None:
+        event[names.LOG_HTTP_PATH] = path
+    if client is not None:
+        event[names.LOG_CLIENT] = client
+    return event
 
 # Keys the chain fills, renames or consumes: a context key among them goes the long way.
 _RESERVED = frozenset({
@@ -57,7 +78,7 @@ class PendingLine:
     __slots__ = ("_context", "_event", "_logger", "_method", "_owner", "_time")
 
     def __init__(self, owner: JSONAccessLine, logger_name: str, method: str,
-                 event: dict[str, Any], context: Context | None) -> None:
+                 event: dict[str, Any] | AccessFields, context: Context | None) -> None:
         self._owner, self._logger, self._method, self._event = owner, logger_name, method, event
         self._context = context
         self._time = time.time()
@@ -68,7 +89,10 @@ class PendingLine:
         return self._render() if context is None else context.run(self._render)
 
     def _render(self) -> str:
-        owner, event, method = self._owner, self._event, self._method
+        owner, method = self._owner, self._method
+        given = self._event
+        # The access fields: their dict is built here, off the request's path.
+        event = access_event(*given) if isinstance(given, tuple) else given
         bound = get_context()  # no clash with a reserved key: capture checked
         if bound:
             event.update(bound)
@@ -104,12 +128,13 @@ class JSONAccessLine:
         self._environment = environment
         self._redactor = redactor
 
-    def capture(self, logger_name: str, method: str, event: dict[str, Any],
+    def capture(self, logger_name: str, method: str, event: dict[str, Any] | AccessFields,
                 *, now: bool = False) -> PendingLine | None:
         """What the line needs from the request, now; None: use the chain.
 
-        ``event`` holds the access fields only; it is consumed.  ``now``: the line is
-        rendered at once, in this context (no snapshot needed).
+        ``event`` holds the access fields only, as a dict (consumed) or as the arguments
+        of :func:`access_event`.  ``now``: the line is rendered at once, in this context
+        (no snapshot needed).
         """
         extra = extra_var.get()  # the well-known keys never clash (tests/logging)
         if extra and not _RESERVED.isdisjoint(extra):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm_observability import conventions as names
 from crm_observability import errors
-from crm_observability.health import Health, HealthRegistry
+from crm_observability.health import Health, HealthRegistry, endpoint
 from crm_observability.health.formats import wants_health_json
 from crm_observability.settings import Settings
 from tests.health.helpers import fetch, run
@@ -55,6 +58,47 @@ def test_handles_only_health_paths() -> None:
     assert not reg.handles("/actuator/healthz")
     assert not reg.handles(names.METRICS_PATH)
     assert not reg.handles("/")
+
+
+KNOWN_HEALTH_PATHS = (names.HEALTH_PATH, names.HEALTH_PATH + "/", names.LIVENESS_PATH,
+                      names.LIVEZ_PATH, names.READINESS_PATH, names.READYZ_PATH,
+                      names.STARTUP_PATH)
+
+
+@given(st.one_of(
+    st.text(alphabet=sorted(set("".join(KNOWN_HEALTH_PATHS))), max_size=30),
+    st.sampled_from(KNOWN_HEALTH_PATHS).flatmap(
+        lambda p: st.text(alphabet="/abz", max_size=4).map(lambda tail: p + tail)),
+))
+@settings(max_examples=500, deadline=None)
+def test_every_health_path_is_in_the_middlewares_prefilter(path: str) -> None:
+    """The middleware asks route() only for EXACT_PATHS and paths under PREFIXES."""
+    if endpoint.route(path) is not None:
+        assert path in endpoint.EXACT_PATHS or path.startswith(endpoint.PREFIXES)
+
+
+def test_the_prefilter_lets_the_middleware_answer_every_health_path() -> None:
+    from fastapi import FastAPI
+
+    from crm_observability import instrument
+
+    app = FastAPI()
+
+    @app.get("/{anything:path}")
+    async def catch_all(anything: str) -> dict[str, str]:
+        return {"app": anything}
+
+    instrument(app, Settings.for_profile("testing", service_name="prefilter"),
+              log_stream=io.StringIO())
+
+    async def probe(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get(path)
+
+    for path in KNOWN_HEALTH_PATHS:
+        assert "app" not in asyncio.run(probe(path)).json(), path
+    assert asyncio.run(probe("/actuator/healthz")).json() == {"app": "actuator/healthz"}
 
 
 def test_failing_dependency_answers_503_on_readiness_only() -> None:

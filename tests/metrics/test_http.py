@@ -134,3 +134,27 @@ def test_an_int_trace_id_is_written_as_hex_when_an_exemplar_is_taken(
     http.observe("GET", "/a", 200, 0.004, trace_id=0xABC)
     http.observe("GET", "/a", 200, 0.003, trace_id=0xDEF)  # same bucket: no exemplar
     assert _exemplars(metrics) == {"0.005": f"{0xABC:032x}"}
+
+
+def test_the_fast_observation_counts_as_histogram_observe_does() -> None:
+    """Without an exemplar the sum and bucket values are updated directly: same result."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from crm_observability.settings import Settings
+
+    buckets = (0.005, 0.01, 0.1, 1.0)
+    metrics = MetricsRegistry(Settings(service_name="s", http_buckets=buckets))
+    http = metrics.http_server_metrics()
+    stock = Histogram("stock", "", buckets=buckets, registry=CollectorRegistry())
+    values = [0.0, 0.005, 0.0050001, 0.01, 0.05, 0.1, 1.0, 1.5, 1e9, float("inf"),
+              -0.5, float("nan"), 0.003, 0.1]
+    for value in values:
+        http.observe("GET", "/r", 200, value)
+        stock.observe(value)
+    assert http._children[("GET", "/r", 200)][2] is not None  # the fast path was taken
+    ours = {lbl.get("le", n): v for n, lbl, v in scrape(metrics)[DURATION]}
+    theirs = {s.labels.get("le", s.name.replace("stock", DURATION)): s.value
+              for s in stock.collect()[0].samples if not s.name.endswith("_created")}
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        assert ours[key] == pytest.approx(value, nan_ok=True), key

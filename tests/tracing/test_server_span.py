@@ -273,3 +273,41 @@ def test_a_server_span_the_app_ends_early_is_exported_once_as_it_was() -> None:
         assert "http.route" not in (span.attributes or {})
     finally:
         obs.tracing.shutdown()
+
+
+def _sampled_ids(harness: Harness, n: int, headers: dict[str, str] | None = None
+                 ) -> tuple[set[str], set[str]]:
+    """Request ids answered, and the trace ids of the server spans exported, for n requests."""
+    answered = {harness.get("/items/1", headers=headers).headers["x-request-id"]
+                for _ in range(n)}
+    exported = {format(s.context.trace_id, "032x") for s in harness.spans()
+                if s.kind is SpanKind.SERVER and s.context is not None}
+    return answered, exported
+
+
+@pytest.mark.parametrize("headers", [None, {"baggage": "tenant_id=acme"}],
+                         ids=["no-context", "baggage-only"])
+def test_roots_are_sampled_at_the_ratio_and_every_request_id_is_its_trace_id(
+        headers: dict[str, str] | None) -> None:
+    # A baggage header with no traceparent is a root too: sampled at the ratio, not kept.
+    h = Harness(trace_sample_ratio=0.25)
+    try:
+        answered, exported = _sampled_ids(h, 400, headers)
+        assert len(answered) == 400
+        assert exported <= answered  # each exported span's trace id is a request's id
+        # Binomial(400, 0.25): mean 100, sd 8.7; 55..145 is more than five sd either side.
+        assert 55 <= len(exported) <= 145
+        # The unsampled requests' ids are trace ids as well: a random draw, not a constant.
+        assert all(len(rid) == 32 and int(rid, 16) for rid in answered - exported)
+    finally:
+        h.obs.tracing.shutdown()
+
+
+@pytest.mark.parametrize(("ratio", "expected"), [(0.0, 0), (1.0, 20)])
+def test_ratio_bounds_decide_alone(ratio: float, expected: int) -> None:
+    h = Harness(trace_sample_ratio=ratio)
+    try:
+        _, exported = _sampled_ids(h, 20, {"baggage": "tenant_id=acme"})
+        assert len(exported) == expected
+    finally:
+        h.obs.tracing.shutdown()

@@ -1,0 +1,60 @@
+"""SpanActivation: the request's span made current, with or without the API's path."""
+
+from __future__ import annotations
+
+from contextvars import copy_context
+
+import pytest
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from crm_observability.tracing.current import SpanActivation
+
+SPAN = NonRecordingSpan(SpanContext(0xABC, 0xDEF, False, TraceFlags(1)))
+
+
+class ApiOnly(SpanActivation):
+    """The fallback taken for a runtime context other than contextvars."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._var = None
+
+
+def test_the_default_runtime_takes_the_direct_path() -> None:
+    assert SpanActivation().direct
+    assert not ApiOnly().direct
+
+
+@pytest.mark.parametrize("activation", [SpanActivation(), ApiOnly()], ids=["direct", "api"])
+@pytest.mark.parametrize("with_parent", [False, True], ids=["current", "parent"])
+def test_activation_is_attach_of_set_span_in_context(activation: SpanActivation,
+                                                     with_parent: bool) -> None:
+    def run() -> None:
+        # Values already current (or in the given parent) stay; the span is added.
+        outer = otel_context.attach(baggage.set_baggage("tenant_id", "acme"))
+        parent = baggage.set_baggage("region", "eu", context=otel_context.Context())
+        given = parent if with_parent else None
+        expected = trace.set_span_in_context(SPAN, given)
+        before = otel_context.get_current()
+        token = activation.activate(SPAN, given)
+        assert otel_context.get_current() == expected
+        assert trace.get_current_span() is SPAN
+        assert baggage.get_all() == ({"region": "eu"} if with_parent else {"tenant_id": "acme"})
+        activation.deactivate(token)
+        assert otel_context.get_current() is before
+        assert given is None or trace.get_current_span(given) is trace.INVALID_SPAN
+        otel_context.detach(outer)
+
+    copy_context().run(run)
+
+
+def test_the_new_context_is_as_immutable_as_any() -> None:
+    def run() -> None:
+        token = SpanActivation().activate(SPAN, None)
+        with pytest.raises(ValueError):
+            otel_context.get_current()["x"] = 1  # type: ignore[index]
+        SpanActivation().deactivate(token)
+
+    copy_context().run(run)
