@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_observability import conventions as names
@@ -31,7 +32,11 @@ from crm_observability.context import (
 )
 from crm_observability.errors import report_failure
 from crm_observability.health import endpoint as health_endpoint
-from crm_observability.tracing.current import SpanActivation, request_tracer
+from crm_observability.tracing.current import (
+    SpanActivation,
+    local_span_context,
+    request_tracer,
+)
 from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 
 if TYPE_CHECKING:
@@ -180,7 +185,7 @@ class ObservabilityMiddleware:
         span: trace.Span
         if trace_id and (trace_id & TRACE_ID_LIMIT) >= bound:  # type: ignore[operator]
             # A root span not sampled (as TraceIdRatioBased would decide: tracing.sampling).
-            span = NonRecordingSpan(SpanContext(trace_id, getrandbits(64) or 1, False))
+            span = NonRecordingSpan(local_span_context(trace_id, getrandbits(64) or 1))
             sampled = False
         else:
             span = self._start_span(method, path, scope, parent_ctx, trace_id)
@@ -297,7 +302,7 @@ class ObservabilityMiddleware:
                     trace_id = getrandbits(128) or 1
                     if (trace_id & TRACE_ID_LIMIT) >= bound:
                         return NonRecordingSpan(
-                            SpanContext(trace_id, getrandbits(64) or 1, False))
+                            local_span_context(trace_id, getrandbits(64) or 1))
         attributes = {names.ATTR_HTTP_REQUEST_METHOD: method, names.ATTR_URL_PATH: path,
                       names.ATTR_URL_SCHEME: scope.get("scheme", "http")}
         fast = self._server_spans
@@ -308,7 +313,8 @@ class ObservabilityMiddleware:
                 flags, state = parent.trace_flags, parent.trace_state
             else:
                 flags, state = _SAMPLED, None
-            context = SpanContext(trace_id, getrandbits(64) or 1, False, flags, state)
+            context = local_span_context(trace_id, getrandbits(64) or 1, flags,
+                                         state if state is not None else DEFAULT_TRACE_STATE)
             if not flags.sampled:
                 return NonRecordingSpan(context)
             return fast.start(method, context, parent, attributes)

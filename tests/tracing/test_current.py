@@ -58,3 +58,28 @@ def test_the_new_context_is_as_immutable_as_any() -> None:
         SpanActivation().deactivate(token)
 
     copy_context().run(run)
+
+
+@pytest.mark.parametrize("layout", [True, False], ids=["tuple", "constructor"])
+def test_local_span_contexts_equal_the_constructors(monkeypatch: pytest.MonkeyPatch,
+                                                    layout: bool) -> None:
+    import random
+
+    from opentelemetry.trace import TraceState
+
+    from crm_observability.tracing import current
+
+    assert current._TUPLE_LAYOUT  # this OpenTelemetry's SpanContext is the plain tuple
+    monkeypatch.setattr(current, "_TUPLE_LAYOUT", layout)
+    rng = random.Random(7)
+    for _ in range(200):
+        trace_id, span_id = rng.getrandbits(128) or 1, rng.getrandbits(64) or 1
+        flags = TraceFlags(rng.choice([0, 1]))
+        state = TraceState([("v", str(rng.random()))])
+        made = current.local_span_context(trace_id, span_id, flags, state)
+        expected = SpanContext(trace_id, span_id, False, flags, state)
+        assert made == expected and type(made) is SpanContext
+        assert (made.is_valid, made.is_remote, made.trace_flags.sampled) == (
+            True, False, bool(flags))
+    plain = current.local_span_context(1, 1)
+    assert plain == SpanContext(1, 1, False)
