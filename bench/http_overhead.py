@@ -20,7 +20,7 @@ Logs go to /dev/null (rendered, then discarded by the kernel).
 uvloop, the ``server`` extra, which the reference-service image installs).  Both
 are pinned explicitly: uvicorn would otherwise pick whichever is installed.
 
-    .venv/bin/python -m bench.http_overhead [--rounds 5] [--seconds 10] [--connections 32]
+    .venv/bin/python -m bench.http_overhead [--rounds 15] [--seconds 4] [--connections 32]
         [--stack uvicorn|uvicorn-standard]
 """
 
@@ -298,7 +298,7 @@ class OverheadResult:
         return sum(r.errors for r in self.per_variant[variant])
 
 
-def measure(rounds: int = 5, seconds: float = 10.0, connections: int = 32,
+def measure(rounds: int = 15, seconds: float = 4.0, connections: int = 32,
             warmup_s: float = 2.0, stack: str = "uvicorn") -> OverheadResult:
     with tempfile.TemporaryDirectory() as tmp, servers(VARIANTS, tmp, stack) as started:
         for s in started:
@@ -317,8 +317,8 @@ def measure(rounds: int = 5, seconds: float = 10.0, connections: int = 32,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--stack", choices=tuple(STACKS), default="uvicorn")
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)

@@ -54,7 +54,10 @@ def _ms(seconds: float) -> str:
 def http_section(quick: bool) -> Section:
     from bench import http_overhead as h
 
-    rounds, seconds = (3, 5.0) if quick else (5, 10.0)
+    # Many short rounds: the other tenants' load drifts over minutes, and finely interleaved
+    # runs let every variant sample the same stretches of it (5 rounds of 10 s saw the bare
+    # server's rounds range over 20%).
+    rounds, seconds = (3, 5.0) if quick else (15, 4.0)
     sec = Section("1. Instrumentation overhead over HTTP",
                   f"{PY} -m bench.http_overhead --rounds {rounds} --seconds {seconds:g} "
                   "--stack uvicorn; the same with --stack uvicorn-standard")
@@ -65,8 +68,10 @@ def http_section(quick: bool) -> Section:
                 f"One uvicorn worker per variant pinned to core {h.SERVER_CORE}; wrk (1 thread, "
                 f"{res.connections} connections, {seconds:g} s per run) pinned to core "
                 f"{h.LOAD_CORE}; {rounds} interleaved rounds (order rotated each round); "
-                "medians of the rounds. Each traced variant exports over OTLP/HTTP to its own "
-                "receiver process. Two server stacks, each pinned: `uvicorn` (what `pip install "
+                "medians of the rounds (many short rounds rather than a few long ones: the "
+                "other tenants' load drifts over minutes, and finely interleaved runs let every "
+                "variant sample the same stretches of it). Each traced variant exports over "
+                "OTLP/HTTP to its own receiver process. Two server stacks, each pinned: `uvicorn` (what `pip install "
                 "uvicorn` gives: the pure-Python h11 parser on asyncio's loop) and "
                 "`uvicorn-standard` (httptools + uvloop, the `server` "
                 "extra the reference-service image installs). The faster server leaves the "
