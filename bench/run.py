@@ -72,8 +72,8 @@ def http_section(quick: bool) -> Section:
                 "other tenants' load drifts over minutes, and finely interleaved runs let every "
                 "variant sample the same stretches of it). Each traced variant exports over "
                 "OTLP/HTTP to its own receiver process. Two server stacks, each pinned: "
-                "`uvicorn` (what `pip install uvicorn` gives: the pure-Python h11 parser on asyncio's loop) and "
-                "`uvicorn-standard` (httptools + uvloop, the `server` "
+                "`uvicorn` (what `pip install uvicorn` gives: the pure-Python h11 parser on "
+                "asyncio's loop) and `uvicorn-standard` (httptools + uvloop, the `server` "
                 "extra the reference-service image installs). The faster server leaves the "
                 "same per-request cost of instrumentation a larger share of each request, so "
                 "its ratios are lower; the µs per request column is the portable figure.", ""]
