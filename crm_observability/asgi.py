@@ -264,8 +264,10 @@ class ObservabilityMiddleware:
             if sampled:
                 span.end(end_time=state[3])
             if in_flight is not None:
-                if in_flight:
-                    in_flight.pop()
+                try:  # noqa: SIM105 - per request: suppress() costs a context manager
+                    in_flight.pop()  # atomic, unlike a check then a pop
+                except IndexError:  # never started (the gauge stays at 0)
+                    pass
             else:
                 http.request_finished(metric_method)
             activation.deactivate(otel_token)

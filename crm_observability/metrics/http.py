@@ -10,9 +10,10 @@ bucket.  So each bucket of each series takes at most one exemplar per
 ``EXEMPLAR_INTERVAL_S``; the others are observed without one.
 
 An observation without an exemplar adds to the child's own values (its sum and
-the one bucket ``bisect`` finds) rather than through ``Histogram.observe``, which
-checks the child and walks the buckets in a Python loop: the same two ``inc``
-calls on the same values (``tests/metrics/test_http.py`` compares the two).
+the one bucket ``bisect`` finds), each under that value's own lock, rather than
+through ``Histogram.observe``, which checks the child, walks the buckets in a
+Python loop and calls ``inc`` twice: the same additions to the same values
+(``tests/metrics/test_http.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -69,32 +70,30 @@ class HttpServerMetrics:
             for method, queue in self._in_flight.items():
                 self._active[method].set_function(queue.__len__)
 
-    def request_started(self, method: str) -> None:
-        """One more request in flight."""
-        in_flight = self._in_flight
-        if in_flight is not None:
-            queue = in_flight.get(method)
-            (queue if queue is not None else in_flight[names.OTHER_METHOD]).append(None)
-            return
-        gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
-        gauge.inc()
-
     def in_flight_queue(self, method: str) -> deque[None] | None:
-        """The deque the middleware appends to at the start of a request and pops at its
-        end (two C calls instead of two method calls); None under multiprocess mode."""
+        """The deque a request is appended to at its start and popped from at its end
+        (the middleware does both itself: two C calls); None under multiprocess mode."""
         in_flight = self._in_flight
         if in_flight is None:
             return None
         queue = in_flight.get(method)
         return queue if queue is not None else in_flight[names.OTHER_METHOD]
 
+    def request_started(self, method: str) -> None:
+        """One more request in flight."""
+        queue = self.in_flight_queue(method)
+        if queue is not None:
+            queue.append(None)
+            return
+        gauge = self._active.get(method) or self._active[names.OTHER_METHOD]
+        gauge.inc()
+
     def request_finished(self, method: str) -> None:
         """One request fewer in flight."""
-        in_flight = self._in_flight
-        if in_flight is not None:
-            queue = in_flight.get(method)
+        queue = self.in_flight_queue(method)
+        if queue is not None:
             try:  # noqa: SIM105 - per request: suppress() costs a context manager
-                (queue if queue is not None else in_flight[names.OTHER_METHOD]).pop()
+                queue.pop()  # atomic: a check, then pop, would race another thread's pop
             except IndexError:  # finished without being started: the gauge stays at 0
                 pass
             return
