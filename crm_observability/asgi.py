@@ -27,16 +27,11 @@ from crm_observability.context import (
     KNOWN_VARS,
     extra_var,
     request_id_var,
-    serving_app_var,
     tenant_id_var,
 )
 from crm_observability.errors import report_failure
 from crm_observability.health import endpoint as health_endpoint
-from crm_observability.tracing.current import (
-    SpanActivation,
-    local_span_context,
-    request_tracer,
-)
+from crm_observability.tracing.current import ServingApp, SpanActivation, local_span_context
 from crm_observability.tracing.sampling import TRACE_ID_LIMIT, preset_trace_id
 
 if TYPE_CHECKING:
@@ -124,7 +119,7 @@ class ObservabilityMiddleware:
         self._sample_bound = obs.tracing.sample_bound
         self._server_spans = obs.tracing.server_spans
         self._server_span_type = self._server_spans.span_type if self._server_spans else None
-        self._serving = (settings.service_name, settings.environment)
+        self._serving = ServingApp(settings.service_name, settings.environment, obs.tracer)
         self._http = obs.http_metrics
         self._access = obs.access_log
         # Paths this middleware answers itself.
@@ -216,10 +211,9 @@ class ObservabilityMiddleware:
             outer = _clear_outer_bindings() if extra_var.get() else None
         rid_token = request_id_var.set(request_id)
         tenant_token = tenant_id_var.set(tenant_id) if tenant_id is not None else None
-        app_token = serving_app_var.set(self._serving)
-        tracer_token = request_tracer.set(self._tracer)
         activation = self._activation
-        otel_token = activation.activate(span, parent_ctx)
+        # The serving app rides in the span's context: no context variable of its own.
+        otel_token = activation.activate(span, parent_ctx, self._serving)
 
         http = self._http
         in_flight = http.in_flight_queue(metric_method)
@@ -271,8 +265,6 @@ class ObservabilityMiddleware:
             else:
                 http.request_finished(metric_method)
             activation.deactivate(otel_token)
-            serving_app_var.reset(app_token)
-            request_tracer.reset(tracer_token)
             if tenant_token is not None:
                 tenant_id_var.reset(tenant_token)
             request_id_var.reset(rid_token)

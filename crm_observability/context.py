@@ -41,12 +41,6 @@ extra_var: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "crm_context_extra", default=_EMPTY
 )
 
-# (service, environment) of the instrumented app serving the current request: several apps
-# can share a process, while logging is configured once per process.
-serving_app_var: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
-    "crm_serving_app", default=None
-)
-
 KNOWN_VARS: dict[str, contextvars.ContextVar[str | None]] = {
     names.CTX_REQUEST_ID: request_id_var,
     names.CTX_TENANT_ID: tenant_id_var,

@@ -32,10 +32,11 @@ from typing import Any
 from opentelemetry import trace
 
 from crm_observability import conventions as names
-from crm_observability.context import extra_var, get_context, serving_app_var
+from crm_observability.context import extra_var, get_context
 from crm_observability.logging.processors import iso_utc
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import dumps
+from crm_observability.tracing.current import serving_app
 
 __all__ = ["AccessFields", "JSONAccessLine", "PendingLine", "access_event"]
 
@@ -99,9 +100,9 @@ class PendingLine:
         if owner._redactor is not None:
             # Before the core fields and trace ids are added: the chain's Redactor skips them.
             owner._redactor(None, method, event)
-        serving = serving_app_var.get()
-        service, environment = serving if serving is not None else (
-            owner._service, owner._environment)
+        serving = serving_app()
+        service, environment = (serving.service, serving.environment) if serving is not None \
+            else (owner._service, owner._environment)
         out: dict[str, Any] = {
             names.LOG_TIMESTAMP: iso_utc(self._time),
             names.LOG_LEVEL: _LEVEL_NAMES.get(method) or method.upper(),

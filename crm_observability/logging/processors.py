@@ -16,7 +16,8 @@ from opentelemetry import trace
 from structlog.typing import EventDict
 
 from crm_observability import conventions as names
-from crm_observability.context import get_context, serving_app_var
+from crm_observability.context import get_context
+from crm_observability.tracing.current import serving_app
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 # "message"/"asctime" are set by other handlers' formatters (a second timestamp),
@@ -78,12 +79,13 @@ class AddCoreFields:
             event[names.LOG_TIMESTAMP] = iso_utc(time.time())
             event[names.LOG_LOGGER] = getattr(logger, "name", None)
         event[names.LOG_LEVEL] = _LEVELS.get(method) or method.upper()
-        serving = serving_app_var.get()
+        serving = serving_app()
         if serving is None:
             event[names.LOG_SERVICE] = self.service
             event[names.LOG_ENVIRONMENT] = self.environment
         else:  # inside a request: the app serving it, when several share the process
-            event[names.LOG_SERVICE], event[names.LOG_ENVIRONMENT] = serving
+            event[names.LOG_SERVICE] = serving.service
+            event[names.LOG_ENVIRONMENT] = serving.environment
         return event
 
 

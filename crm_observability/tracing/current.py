@@ -1,9 +1,17 @@
-"""The tracing state of the current request: its app's tracer, and its OTel context.
+"""The tracing state of the current request: its OTel context, and the app serving it.
 
 Several instrumented apps can share a process (tests, a gateway mounting
-services), each with its own resource (``service.name``).  The middleware sets
-``request_tracer`` per request, so ``@traced`` spans land in the serving app's
-pipeline rather than in whichever one was configured last.
+services), each with its own resource (``service.name``).  The middleware puts
+the serving app (:class:`ServingApp`: its service, environment and tracer) in
+the request's OpenTelemetry context, beside the server span, so ``@traced``
+spans land in that app's pipeline and log lines name that app, rather than
+whichever one was configured last.  It rides in the context the span is made
+current with: no context variable of its own to set and reset per request
+(each pair is ~3k instructions), and contexts derived from the request's
+(``set_span_in_context``, ``set_value``) keep it.  A context built from nothing
+(``attach(Context())``, a propagator's ``extract()`` without a context) has no
+serving app: log lines and spans there name the process's configured service,
+which is the same one unless several apps share the process.
 
 :class:`SpanActivation` puts the request's span in the OpenTelemetry context
 (what ``context.attach(trace.set_span_in_context(span, parent))`` does) in one
@@ -14,9 +22,9 @@ path is five calls and two dict copies per request.  Any other runtime context
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -26,11 +34,19 @@ from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.span import DEFAULT_TRACE_OPTIONS, DEFAULT_TRACE_STATE
 
-__all__ = ["SpanActivation", "local_span_context", "request_tracer"]
+__all__ = ["SERVING_APP_KEY", "ServingApp", "SpanActivation", "local_span_context",
+           "serving_app"]
 
-request_tracer: contextvars.ContextVar[trace.Tracer | None] = contextvars.ContextVar(
-    "crm_request_tracer", default=None
-)
+SERVING_APP_KEY = otel_context.create_key("crm_observability.serving_app")
+
+
+@dataclass(frozen=True, slots=True)
+class ServingApp:
+    """The instrumented app serving a request: what its log lines and spans name."""
+
+    service: str
+    environment: str
+    tracer: trace.Tracer
 
 
 def _tuple_layout() -> bool:
@@ -80,6 +96,16 @@ def _span_key() -> str | None:
     return None
 
 
+_RUNTIME_VAR = _runtime_var()  # fixed when opentelemetry.context is imported
+
+
+def serving_app() -> ServingApp | None:
+    """The app serving the current request; None outside one (or in a context built anew)."""
+    context = _RUNTIME_VAR.get() if _RUNTIME_VAR is not None else otel_context.get_current()
+    value = context.get(SERVING_APP_KEY)
+    return value if type(value) is ServingApp else None
+
+
 _set_item: Callable[[Context, str | None, object], None] = dict.__setitem__  # type: ignore[assignment]
 
 
@@ -99,14 +125,21 @@ class SpanActivation:
         """True when the contextvars shortcut is in use."""
         return self._var is not None
 
-    def activate(self, span: trace.Span, parent: Context | None) -> Any:
-        """``attach(set_span_in_context(span, parent))``; the token for :meth:`deactivate`."""
+    def activate(self, span: trace.Span, parent: Context | None,
+                 serving: ServingApp | None = None) -> Any:
+        """``attach(set_span_in_context(span, parent))``, with ``serving`` under
+        :data:`SERVING_APP_KEY` when given; the token for :meth:`deactivate`."""
         var = self._var
         if var is None:
-            return otel_context.attach(trace.set_span_in_context(span, parent))
+            context = trace.set_span_in_context(span, parent)
+            if serving is not None:
+                context = otel_context.set_value(SERVING_APP_KEY, serving, context)
+            return otel_context.attach(context)
         context = Context(parent if parent is not None else var.get())
         # A new Context, not yet shared: Context refuses item assignment, dict's does not.
         _set_item(context, self._key, span)
+        if serving is not None:
+            _set_item(context, SERVING_APP_KEY, serving)
         return var.set(context)
 
     def deactivate(self, token: Any) -> None:

@@ -14,7 +14,7 @@ from opentelemetry.trace import Status, StatusCode
 from crm_observability import __version__
 from crm_observability import conventions as names
 from crm_observability.errors import report_failure
-from crm_observability.tracing.current import request_tracer
+from crm_observability.tracing.current import serving_app
 
 __all__ = ["clean_attributes", "set_span_attributes", "traced"]
 
@@ -83,7 +83,8 @@ def traced(
 
         def start() -> tuple[trace.Span, object] | None:
             try:
-                active = request_tracer.get() or tracer
+                serving = serving_app()
+                active = serving.tracer if serving is not None else tracer
                 span = active.start_span(span_name, attributes=static)
                 return span, otel_context.attach(trace.set_span_in_context(span))
             except Exception as exc:

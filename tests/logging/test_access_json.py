@@ -11,13 +11,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import TracerProvider
 
 from crm_observability import conventions as names
-from crm_observability.context import request_context, serving_app_var
+from crm_observability.context import request_context
 from crm_observability.logging import log_access
 from crm_observability.logging.access_json import JSONAccessLine, PendingLine
 from crm_observability.logging.configure import ContainedHandler, Formatter
+from crm_observability.tracing.current import SERVING_APP_KEY, ServingApp
 from tests.logging.conftest import Capture
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
@@ -107,12 +109,13 @@ def test_same_line_as_the_chain(case: str, capture: Capture, fixed_clock: None,
 def test_same_line_inside_a_span_and_another_app(capture: Capture, fixed_clock: None,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     tracer = TracerProvider().get_tracer("t")
-    token = serving_app_var.set(("deals-service", "staging"))
+    token = otel_context.attach(otel_context.set_value(
+        SERVING_APP_KEY, ServingApp("deals-service", "staging", tracer)))
     try:
         with request_context(request_id="r"), tracer.start_as_current_span("s") as span:
             fast, chain, declined = both_ways(capture, monkeypatch, "GET", "/d", 200, 0.1, 1)
     finally:
-        serving_app_var.reset(token)
+        otel_context.detach(token)
     assert (declined, fast) == (0, chain)
     line = capture.lines()[-1]
     assert line[names.LOG_TRACE_ID] == format(span.get_span_context().trace_id, "032x")
@@ -165,14 +168,15 @@ def test_a_line_rendered_later_is_the_line_of_the_moment_it_was_captured(
     tracer = TracerProvider().get_tracer("t")
     event = {"event": "GET /c/{id} 200", names.LOG_HTTP_STATUS: 200, "path": f"/c/{JWT}"}
     monkeypatch.setattr(time, "time", lambda: 1_780_000_000.25)
-    token = serving_app_var.set(("deals-service", "testing"))
+    token = otel_context.attach(otel_context.set_value(
+        SERVING_APP_KEY, ServingApp("deals-service", "testing", tracer)))
     try:
         with request_context(request_id="r-9", tenant_id="acme"), \
                 tracer.start_as_current_span("s") as span:
             now = fused("crm.access", "info", dict(event))
             pending = fused.capture("crm.access", "info", dict(event))
     finally:
-        serving_app_var.reset(token)
+        otel_context.detach(token)
     assert pending is not None and now is not None
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # later, outside everything
     with ThreadPoolExecutor(1) as pool:  # in another thread, as the stdout writer's

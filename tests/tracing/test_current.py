@@ -9,7 +9,12 @@ from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from crm_observability.tracing.current import SpanActivation
+from crm_observability.tracing.current import (
+    SERVING_APP_KEY,
+    ServingApp,
+    SpanActivation,
+    serving_app,
+)
 
 SPAN = NonRecordingSpan(SpanContext(0xABC, 0xDEF, False, TraceFlags(1)))
 
@@ -46,6 +51,34 @@ def test_activation_is_attach_of_set_span_in_context(activation: SpanActivation,
         assert otel_context.get_current() is before
         assert given is None or trace.get_current_span(given) is trace.INVALID_SPAN
         otel_context.detach(outer)
+
+    copy_context().run(run)
+
+
+@pytest.mark.parametrize("activation", [SpanActivation(), ApiOnly()], ids=["direct", "api"])
+def test_the_serving_app_rides_in_the_span_context(activation: SpanActivation) -> None:
+    serving = ServingApp("deals-service", "staging", trace.NoOpTracer())
+
+    def run() -> None:
+        assert serving_app() is None
+        token = activation.activate(SPAN, None, serving)
+        assert otel_context.get_current() == otel_context.set_value(
+            SERVING_APP_KEY, serving, trace.set_span_in_context(SPAN))
+        assert serving_app() is serving
+        # Contexts derived from the request's keep it (a child span made current) ...
+        child = otel_context.attach(trace.set_span_in_context(trace.INVALID_SPAN))
+        assert serving_app() is serving
+        otel_context.detach(child)
+        # ... one built from nothing does not: the process's configured service it is.
+        fresh = otel_context.attach(otel_context.Context())
+        assert serving_app() is None
+        otel_context.detach(fresh)
+        activation.deactivate(token)
+        assert serving_app() is None
+        # Something else under the key is not taken for a serving app.
+        other = otel_context.attach(otel_context.set_value(SERVING_APP_KEY, ("a", "b")))
+        assert serving_app() is None
+        otel_context.detach(other)
 
     copy_context().run(run)
 
