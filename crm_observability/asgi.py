@@ -221,7 +221,7 @@ class ObservabilityMiddleware:
             in_flight.append(None)
         else:
             http.request_started(metric_method)
-        state: list[Any] = [0, 0, False, None]  # status, bytes, finished, span end (ns)
+        state: list[Any] = [0, 0, 0.0]  # status, bytes, when the last byte was handed over
 
         async def send_wrapper(message: Message) -> None:
             mtype = message["type"]
@@ -235,7 +235,7 @@ class ObservabilityMiddleware:
                 if not message.get("more_body", False) and not state[2]:
                     await send(message)
                     # Latency ends when the last byte is handed over, not after background tasks.
-                    self._finish(scope, state, start, method, metric_method, path, span, sampled)
+                    state[2] = time.perf_counter()
                     return
             await send(message)
 
@@ -244,19 +244,15 @@ class ObservabilityMiddleware:
         except BaseException as exc:
             if not state[2]:
                 state[0] = 500
-                self._finish(scope, state, start, method, metric_method, path, span, sampled)
             if sampled:
                 span.record_exception(exc)
                 span.set_status(StatusCode.ERROR)
             raise
         finally:
-            if not state[2]:
-                # The app returned without finishing the response (client gone, or no body sent).
-                self._finish(scope, state, start, method, metric_method, path, span, sampled)
-            # Ended here, not at the last byte, so an exception raised after the response
-            # (by ServerErrorMiddleware or a background task) is still recorded on it.
-            if sampled:
-                span.end(end_time=state[3])
+            # Recorded here, when the app has returned (the latency is still the last byte's):
+            # an exception raised after the response (by ServerErrorMiddleware or a background
+            # task) is on the span, and the send wrapper captures four variables, not twelve.
+            self._finish(scope, state, start, method, metric_method, path, span, sampled)
             if in_flight is not None:
                 try:  # noqa: SIM105 - per request: suppress() costs a context manager
                     in_flight.pop()  # atomic, unlike a check then a pop
@@ -324,10 +320,9 @@ class ObservabilityMiddleware:
         self, scope: Scope, state: list[Any], start: float, method: str, metric_method: str,
         path: str, span: trace.Span, sampled: bool,
     ) -> None:
-        state[2] = True
-        duration = time.perf_counter() - start
-        if sampled:
-            state[3] = time.time_ns()
+        now = time.perf_counter()
+        end = state[2] or now  # no last byte (client gone, or an error): now
+        duration = end - start
         status: int = state[0] or 500
         route = route_template(scope, self.obs.base_root_path)
         try:
@@ -349,6 +344,8 @@ class ObservabilityMiddleware:
         if self._access is not None and _ACCESS_LOGGER.isEnabledFor(
                 logging.ERROR if status >= 500 else logging.INFO):
             self._access(method, route, status, duration, state[1], path=path)
+        if sampled:  # the span too ends at the last byte
+            span.end(end_time=time.time_ns() - int((now - end) * 1e9))
 
     def _on_started(self) -> None:
         self._started = True
