@@ -339,13 +339,13 @@ class ObservabilityMiddleware:
                 span.set_attribute(names.ATTR_HTTP_RESPONSE_STATUS_CODE, status)
                 if status >= 500:
                     span.set_status(StatusCode.ERROR)
+            if sampled:  # the span too ends at the last byte
+                span.end(end_time=time.time_ns() - int((now - end) * 1e9))
         except Exception as exc:
             report_failure("tracing", exc)
         if self._access is not None and _ACCESS_LOGGER.isEnabledFor(
                 logging.ERROR if status >= 500 else logging.INFO):
             self._access(method, route, status, duration, state[1], path=path)
-        if sampled:  # the span too ends at the last byte
-            span.end(end_time=time.time_ns() - int((now - end) * 1e9))
 
     def _on_started(self) -> None:
         self._started = True

@@ -504,3 +504,27 @@ def test_the_access_level_decides_which_requests_get_a_line(
         assert access == expected
     finally:
         obs.tracing.shutdown()
+
+
+def test_a_span_that_fails_to_end_costs_the_request_nothing(harness: Harness) -> None:
+    """Ending the span is telemetry too: a processor that raises on end is counted, and the
+    request, the in-flight gauge and the context are as if it had not."""
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    from crm_observability import errors
+
+    class FailsOnEnd(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            raise RuntimeError("processor broke on end")
+
+    harness.obs.tracing.provider.add_span_processor(FailsOnEnd())
+    before = errors.failure_counts().get("tracing", 0)
+    resp = harness.get("/items/7")
+    assert resp.status_code == 200
+    assert errors.failure_counts()["tracing"] == before + 1
+    active = [s.value for s in harness.samples(names.HTTP_SERVER_ACTIVE)
+              if s.labels.get("http_request_method") == "GET"]
+    assert active == [0.0]  # nothing left over from /items/7 (the scrape is not observed)
+    assert get_context() == {}
+    assert [x["status"] for x in harness.log_lines() if x.get("route") == "/items/{item_id}"] \
+        == [200]

@@ -115,7 +115,7 @@ class SpanActivation:
     __slots__ = ("_key", "_var")
 
     def __init__(self, var: ContextVar[Context] | None = None, key: str | None = None) -> None:
-        self._var = var if var is not None else _runtime_var()
+        self._var = var if var is not None else _RUNTIME_VAR
         self._key = key if key is not None else _span_key()
         if self._key is None:
             self._var = None
