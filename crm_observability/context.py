@@ -49,14 +49,22 @@ KNOWN_VARS: dict[str, contextvars.ContextVar[str | None]] = {
 }
 
 
-def get_context() -> dict[str, Any]:
-    """All bound keys with a value, well-known keys first."""
+def get_context(snapshot: contextvars.Context | None = None) -> dict[str, Any]:
+    """All bound keys with a value, well-known keys first: in the current context, or as
+    they read in ``snapshot`` (a ``copy_context()``, read without entering it)."""
     out: dict[str, Any] = {}
-    for key, var in KNOWN_VARS.items():
-        value = var.get()
-        if value is not None:
-            out[key] = value
-    extra = extra_var.get()
+    if snapshot is None:
+        for key, var in KNOWN_VARS.items():
+            value = var.get()
+            if value is not None:
+                out[key] = value
+        extra = extra_var.get()
+    else:  # a variable never set there is absent (its default is None, or empty)
+        for key, var in KNOWN_VARS.items():
+            value = snapshot.get(var)
+            if value is not None:
+                out[key] = value
+        extra = snapshot.get(extra_var) or _EMPTY
     if extra:
         out.update(extra)
     return out

@@ -159,3 +159,21 @@ def test_clear_context_unsets_everything() -> None:
     bind(request_id="r", tenant_id="t", user_id="u", operation="o", free=1)
     clear_context()
     assert get_context() == {}
+
+
+def test_a_snapshot_reads_as_the_context_it_was_taken_in() -> None:
+    def run() -> None:
+        assert get_context(contextvars.copy_context()) == {} == get_context()
+        tokens = bind(request_id="r-1", tenant_id="acme", order="o-7")
+        snapshot = contextvars.copy_context()
+        expected = get_context()
+        assert expected == {"request_id": "r-1", "tenant_id": "acme", "order": "o-7"}
+        unbind(tokens)
+        bind(user_id="u-2")
+        # Later bindings are not in it; read from another thread it is the same.
+        assert get_context(snapshot) == expected
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(get_context, snapshot).result() == expected
+        assert get_context() == {"user_id": "u-2"}
+
+    contextvars.copy_context().run(run)

@@ -16,7 +16,8 @@ None and the caller takes the general path.
 :meth:`JSONAccessLine.capture` splits the work in two.  On the request's path it
 takes the clock and a snapshot of the context (``contextvars.copy_context()``:
 constant time, it shares the context's immutable mapping) and nothing else; the
-bound keys, the serving app and the trace ids are read from that snapshot, and
+bound keys, the serving app and the trace ids are read from that snapshot (as a
+mapping, without entering it), and
 redaction and JSON done, when the stdout writer thread renders a batch of lines
 (:class:`PendingLine`).  Each read on the request's path touches dicts and code
 the request's own work has just evicted from the CPU caches: read one after
@@ -30,13 +31,14 @@ from contextvars import Context, copy_context
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context as OtelContext
 
 from crm_observability import conventions as names
 from crm_observability.context import extra_var, get_context
 from crm_observability.logging.processors import iso_utc
 from crm_observability.logging.redaction import Redactor
 from crm_observability.logging.renderers import dumps
-from crm_observability.tracing.current import serving_app
+from crm_observability.tracing.current import otel_context_in, serving_app
 
 __all__ = ["AccessFields", "JSONAccessLine", "PendingLine", "access_event"]
 
@@ -85,22 +87,29 @@ class PendingLine:
         self._time = time.time()
 
     def render(self) -> str:
-        """The line, rendered in the context it was captured in (any thread, once)."""
-        context = self._context
-        return self._render() if context is None else context.run(self._render)
+        """The line, rendered as of the context it was captured in (any thread, once)."""
+        snapshot = self._context
+        if snapshot is None:  # rendered at once: the caller's context is the line's
+            return self._render(None, None)
+        otel = otel_context_in(snapshot)
+        if otel is None:  # another OTel runtime: only its API reads it, inside the snapshot
+            return snapshot.run(self._render, None, None)
+        # Read from the snapshot, not run in it: entering a context costs every variable
+        # read after it its cache (~1.4 µs a line).
+        return self._render(snapshot, otel)
 
-    def _render(self) -> str:
+    def _render(self, snapshot: Context | None, otel: OtelContext | None) -> str:
         owner, method = self._owner, self._method
         given = self._event
         # The access fields: their dict is built here, off the request's path.
         event = access_event(*given) if isinstance(given, tuple) else given
-        bound = get_context()  # no clash with a reserved key: capture checked
+        bound = get_context(snapshot)  # no clash with a reserved key: capture checked
         if bound:
             event.update(bound)
         if owner._redactor is not None:
             # Before the core fields and trace ids are added: the chain's Redactor skips them.
             owner._redactor(None, method, event)
-        serving = serving_app()
+        serving = serving_app(otel)
         service, environment = (serving.service, serving.environment) if serving is not None \
             else (owner._service, owner._environment)
         out: dict[str, Any] = {
@@ -112,7 +121,7 @@ class PendingLine:
             names.LOG_ENVIRONMENT: environment,
         }
         out.update(event)
-        span_context = trace.get_current_span().get_span_context()
+        span_context = trace.get_current_span(otel).get_span_context()
         if span_context.is_valid:
             out[names.LOG_TRACE_ID] = format(span_context.trace_id, "032x")
             out[names.LOG_SPAN_ID] = format(span_context.span_id, "016x")

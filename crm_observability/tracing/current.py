@@ -22,6 +22,7 @@ path is five calls and two dict copies per request.  Any other runtime context
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.span import DEFAULT_TRACE_OPTIONS, DEFAULT_TRACE_STATE
 
 __all__ = ["SERVING_APP_KEY", "ServingApp", "SpanActivation", "local_span_context",
-           "serving_app"]
+           "otel_context_in", "serving_app"]
 
 SERVING_APP_KEY = otel_context.create_key("crm_observability.serving_app")
 
@@ -99,11 +100,25 @@ def _span_key() -> str | None:
 _RUNTIME_VAR = _runtime_var()  # fixed when opentelemetry.context is imported
 
 
-def serving_app() -> ServingApp | None:
-    """The app serving the current request; None outside one (or in a context built anew)."""
-    context = _RUNTIME_VAR.get() if _RUNTIME_VAR is not None else otel_context.get_current()
+def serving_app(context: Context | None = None) -> ServingApp | None:
+    """The app serving the current request (or the one ``context`` belongs to); None
+    outside one, or in a context built anew."""
+    if context is None:
+        context = _RUNTIME_VAR.get() if _RUNTIME_VAR is not None else otel_context.get_current()
     value = context.get(SERVING_APP_KEY)
     return value if type(value) is ServingApp else None
+
+
+_NO_CONTEXT = Context()  # what the runtime's variable holds where it was never set
+
+
+def otel_context_in(snapshot: contextvars.Context) -> Context | None:
+    """The OTel context current in ``snapshot`` (a ``copy_context()``), read without
+    entering it; None for a runtime other than contextvars (enter it and ask the API)."""
+    if _RUNTIME_VAR is None:
+        return None
+    context = snapshot.get(_RUNTIME_VAR)
+    return context if context is not None else _NO_CONTEXT
 
 
 _set_item: Callable[[Context, str | None, object], None] = dict.__setitem__  # type: ignore[assignment]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
@@ -157,12 +158,15 @@ def test_only_the_json_layout_has_one(capture: Capture, log_format: str) -> None
     assert isinstance(_formatter().access_line, JSONAccessLine)
 
 
+@pytest.mark.parametrize("runtime", ["contextvars", "other"])
 def test_a_line_rendered_later_is_the_line_of_the_moment_it_was_captured(
-        capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+        capture: Capture, monkeypatch: pytest.MonkeyPatch, runtime: str) -> None:
     """Rendering waits for the stdout writer: the clock, context, span and serving app it
-    renders are the request's, not whatever holds when the writer gets to it."""
+    renders are the request's, not whatever holds when the writer gets to it. They are read
+    from the captured snapshot, or (an OTel runtime other than contextvars) inside it."""
     from crm_observability.logging.processors import iso_utc
     from crm_observability.logging.redaction import Redactor
+    from crm_observability.tracing import current
 
     fused = JSONAccessLine("contacts-service", "staging", Redactor())
     tracer = TracerProvider().get_tracer("t")
@@ -179,6 +183,9 @@ def test_a_line_rendered_later_is_the_line_of_the_moment_it_was_captured(
         otel_context.detach(token)
     assert pending is not None and now is not None
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # later, outside everything
+    if runtime == "other":
+        monkeypatch.setattr(current, "_RUNTIME_VAR", None)
+        assert current.otel_context_in(contextvars.copy_context()) is None
     with ThreadPoolExecutor(1) as pool:  # in another thread, as the stdout writer's
         later = pool.submit(pending.render).result()
     assert later == now
