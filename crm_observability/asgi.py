@@ -101,7 +101,6 @@ class ObservabilityMiddleware:
         "_special",
         "_special_prefixes",
         "_started",
-        "_tracer",
         "app",
         "obs",
     )
@@ -115,7 +114,6 @@ class ObservabilityMiddleware:
         self._prefixes = tuple(p[:-1] for p in excluded if p.endswith("*"))
         self._header = settings.request_id_header.lower()
         self._header_bytes = self._header.encode("latin-1")
-        self._tracer = obs.tracer
         self._sample_bound = obs.tracing.sample_bound
         self._server_spans = obs.tracing.server_spans
         self._server_span_type = self._server_spans.span_type if self._server_spans else None
@@ -310,7 +308,7 @@ class ObservabilityMiddleware:
             return fast.start(method, context, parent, attributes)
         token = preset_trace_id.set(trace_id) if trace_id else None
         try:
-            return self._tracer.start_span(
+            return self._serving.tracer.start_span(
                 method, context=parent_ctx, kind=SpanKind.SERVER, attributes=attributes)
         finally:
             if token is not None:
@@ -320,8 +318,7 @@ class ObservabilityMiddleware:
         self, scope: Scope, state: list[Any], start: float, method: str, metric_method: str,
         path: str, span: trace.Span, sampled: bool,
     ) -> None:
-        now = time.perf_counter()
-        end = state[2] or now  # no last byte (client gone, or an error): now
+        end: float = state[2] or time.perf_counter()  # no last byte (client gone, an error): now
         duration = end - start
         status: int = state[0] or 500
         route = route_template(scope, self.obs.base_root_path)
@@ -340,7 +337,7 @@ class ObservabilityMiddleware:
                 if status >= 500:
                     span.set_status(StatusCode.ERROR)
             if sampled:  # the span too ends at the last byte
-                span.end(end_time=time.time_ns() - int((now - end) * 1e9))
+                span.end(end_time=time.time_ns() - int((time.perf_counter() - end) * 1e9))
         except Exception as exc:
             report_failure("tracing", exc)
         if self._access is not None and _ACCESS_LOGGER.isEnabledFor(
