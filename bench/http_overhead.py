@@ -20,7 +20,7 @@ Logs go to /dev/null (rendered, then discarded by the kernel).
 uvloop, the ``server`` extra, which the reference-service image installs).  Both
 are pinned explicitly: uvicorn would otherwise pick whichever is installed.
 
-    .venv/bin/python -m bench.http_overhead [--rounds 15] [--seconds 4] [--connections 32]
+    .venv/bin/python -m bench.http_overhead [--rounds 20] [--seconds 3] [--connections 32]
         [--stack uvicorn|uvicorn-standard]
 """
 
@@ -291,6 +291,22 @@ class OverheadResult:
     def median(self, variant: str, attr: str) -> float:
         return float(statistics.median(getattr(r, attr) for r in self.per_variant[variant]))
 
+    def paired(self, variant: str, base: str, attr: str = "rps") -> float:
+        """The median over rounds of ``variant``'s figure over ``base``'s in the same round.
+
+        Each round runs every variant back to back, so a round's ratio compares them under
+        the same stretch of the other tenants' load; the ratio of two medians would mix
+        rounds taken under different loads."""
+        return float(statistics.median(
+            getattr(v, attr) / getattr(b, attr)
+            for v, b in zip(self.per_variant[variant], self.per_variant[base], strict=True)))
+
+    def extra_us(self, variant: str, base: str = "bare") -> float:
+        """The median over rounds of the µs per request ``variant`` adds to ``base``."""
+        return float(statistics.median(
+            (1 / v.rps - 1 / b.rps) * 1e6
+            for v, b in zip(self.per_variant[variant], self.per_variant[base], strict=True)))
+
     def requests(self, variant: str) -> int:
         return sum(r.requests for r in self.per_variant[variant])
 
@@ -298,7 +314,7 @@ class OverheadResult:
         return sum(r.errors for r in self.per_variant[variant])
 
 
-def measure(rounds: int = 15, seconds: float = 4.0, connections: int = 32,
+def measure(rounds: int = 20, seconds: float = 3.0, connections: int = 32,
             warmup_s: float = 2.0, stack: str = "uvicorn") -> OverheadResult:
     with tempfile.TemporaryDirectory() as tmp, servers(VARIANTS, tmp, stack) as started:
         for s in started:
@@ -317,8 +333,8 @@ def measure(rounds: int = 15, seconds: float = 4.0, connections: int = 32,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--stack", choices=tuple(STACKS), default="uvicorn")
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
@@ -333,13 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, args.port, args.endpoint, args.stack)
         return 0
     res = measure(args.rounds, args.seconds, args.connections, stack=args.stack)
-    bare = res.median("bare", "rps")
-    print(f"{'variant':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'spans':>9}")
+    print(f"{'variant':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} "
+          f"{'vs hand':>8} {'spans':>9}")
     for v in VARIANTS:
         with suppress(KeyError):
             print(f"{v:16} {res.median(v, 'rps'):8.0f} {res.median(v, 'p50_ms'):8.2f} "
-                  f"{res.median(v, 'p99_ms'):8.2f} {res.median(v, 'rps') / bare:8.2f} "
-                  f"{res.spans.get(v, 0):9d}")
+                  f"{res.median(v, 'p99_ms'):8.2f} {res.paired(v, 'bare'):8.2f} "
+                  f"{res.paired(v, 'hand-assembled'):8.2f} {res.spans.get(v, 0):9d}")
     return 0
 
 
